@@ -1,0 +1,133 @@
+"""One frame's optimisation problem: content, style, TV and temporal terms over the pixels.
+
+Fixed images (the content frame, the style image) go through VGG once per frame or once per
+processing size; only the image being optimised goes through it every iteration.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import losses
+from .colour import input_colorspace, to_network
+from .errors import PresetError
+from .image_io import read_frame
+from .optimise import CancelCheck, OptimiseResult, optimise_image
+from .presets import Preset
+from .vgg import caffe_preprocess, deepest_layer, load_vgg19
+
+
+@dataclass
+class TemporalTerm:
+    """What the temporal loss pulls towards: the warped previous result and where to trust it."""
+
+    warped: torch.Tensor  # (1,3,H,W) caffe space
+    weights: torch.Tensor  # (1,1,H,W) in [0,1]
+
+
+def resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Area-correct resize: antialiased when shrinking so that small processing sizes do not alias."""
+    if tuple(image.shape[-2:]) == tuple(size):
+        return image
+    shrinking = size[0] < image.shape[-2] or size[1] < image.shape[-1]
+    return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=shrinking)
+
+
+def load_style_image(path: Path) -> np.ndarray:
+    """Style image as network RGB in [0,1]; any format and colour space image_io and OCIO handle."""
+    try:
+        frame = read_frame(path)
+    except Exception as exc:
+        raise PresetError(f"style image {path}: {exc}") from exc
+    rgb, _alpha = to_network(frame.rgba, input_colorspace(frame))
+    return np.clip(rgb, 0.0, 1.0)
+
+
+def style_size(content_hw: tuple[int, int], style_hw: tuple[int, int], scale: float) -> tuple[int, int]:
+    """Style image resized to the content frame's area times `scale`, keeping its aspect ratio."""
+    area = content_hw[0] * content_hw[1] * scale
+    aspect = style_hw[1] / style_hw[0]
+    h = max(16, round(math.sqrt(area / aspect)))
+    w = max(16, round(h * aspect))
+    return h, w
+
+
+class Stylizer:
+    """Owns the network and the style targets of one preset on one device."""
+
+    def __init__(self, preset: Preset, device: torch.device) -> None:
+        self.preset = preset
+        self.device = device
+        layers = (*preset.layers.content, *preset.layers.style)
+        self.net = load_vgg19(deepest_layer(layers), str(device))
+        self._style_rgb = torch.from_numpy(load_style_image(preset.style.image)).permute(2, 0, 1)[None]
+        self._grams: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
+
+    def style_grams(self, content_hw: tuple[int, int]) -> dict[str, torch.Tensor]:
+        if content_hw not in self._grams:
+            size = style_size(content_hw, tuple(self._style_rgb.shape[-2:]), self.preset.style.scale)
+            style = resize(self._style_rgb.to(self.device), size)
+            with torch.no_grad():
+                feats = self.net(caffe_preprocess(style), self.preset.layers.style)
+            self._grams[content_hw] = {k: losses.gram_matrix(v) for k, v in feats.items()}
+        return self._grams[content_hw]
+
+    def loss_function(self, content_rgb: torch.Tensor, temporal: TemporalTerm | None):
+        """Builds L = a*content + b*style + g*temporal + tv for one frame."""
+        w = self.preset.weights
+        content_layers = self.preset.layers.content
+        style_layers = self.preset.layers.style
+        wanted = (*content_layers, *style_layers)
+        with torch.no_grad():
+            content_targets = self.net(caffe_preprocess(content_rgb), content_layers)
+        grams = self.style_grams(tuple(content_rgb.shape[-2:]))
+
+        def loss(x: torch.Tensor) -> torch.Tensor:
+            feats = self.net(x, wanted)
+            total = w.style * losses.style_loss(feats, grams)
+            for name in content_layers:
+                total = total + w.content * losses.content_loss(feats[name], content_targets[name])
+            if w.tv > 0:
+                total = total + w.tv * losses.total_variation(x)
+            if temporal is not None and w.temporal > 0:
+                total = total + w.temporal * losses.temporal_loss(x, temporal.warped, temporal.weights)
+            return total
+
+        return loss
+
+    def stylize(
+        self,
+        content_rgb: torch.Tensor,
+        init: torch.Tensor,
+        temporal: TemporalTerm | None,
+        iterations: int,
+        cancel: CancelCheck | None = None,
+    ) -> OptimiseResult:
+        """Optimise from `init` (caffe space); returns the result in caffe space."""
+        opt = self.preset.optimiser
+        return optimise_image(
+            init,
+            self.loss_function(content_rgb, temporal),
+            method=opt.method,
+            iterations=iterations,
+            tolerance=opt.tolerance,
+            window=opt.tolerance_window,
+            learning_rate=opt.learning_rate,
+            cancel=cancel,
+        )
+
+    def loss_terms(self, x: torch.Tensor, content_rgb: torch.Tensor) -> dict[str, float]:
+        """Unweighted content and style losses of a result (for evaluation: stability is not bought with blur)."""
+        with torch.no_grad():
+            wanted = (*self.preset.layers.content, *self.preset.layers.style)
+            feats = self.net(x, wanted)
+            targets = self.net(caffe_preprocess(content_rgb), self.preset.layers.content)
+            content = sum(float(losses.content_loss(feats[k], targets[k])) for k in targets)
+            style = float(losses.style_loss(feats, self.style_grams(tuple(content_rgb.shape[-2:]))))
+        return {"content": content, "style": style}
