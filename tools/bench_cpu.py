@@ -43,7 +43,8 @@ def run_one(size: str, frames: int, preset: str, overrides: list[str], device: s
             cache_dir=Path(tmp) / "cache",
         )
         started = time.perf_counter()
-        report = render_sequence(job, Progress(frames, stream=open(os.devnull, "w")))
+        with open(os.devnull, "w") as quiet:
+            report = render_sequence(job, Progress(frames, stream=quiet))
         wall = time.perf_counter() - started
     t = report.times
     n = len(report.written)
@@ -66,7 +67,9 @@ def run_one(size: str, frames: int, preset: str, overrides: list[str], device: s
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", nargs="+", default=["256x256", "512x218"])
     parser.add_argument("--frames", type=int, default=4)
     parser.add_argument("--preset", default="default")
@@ -81,26 +84,62 @@ def main() -> int:
         return 0
     rows = []
     for size in args.sizes:
-        cmd = [sys.executable, __file__, "--child", size, "--frames", str(args.frames), "--preset", args.preset,
-               "--device", args.device]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            size,
+            "--frames",
+            str(args.frames),
+            "--preset",
+            args.preset,
+            "--device",
+            args.device,
+        ]
         for item in args.overrides:
             cmd += ["--set", item]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
-    cols = ["size", "wall_s_per_frame", "read_s_per_frame", "colour_s_per_frame", "flow_s_per_pair",
-            "optimise_s_per_frame", "write_s_per_frame", "optimise_s_per_iteration", "iterations_first",
-            "iterations_later_mean", "peak_rss_mib"]
-    short = ["size", "wall s/f", "read", "colour", "flow/pair", "optimise", "write", "s/iter", "it 1st",
-             "it later", "peak MiB"]
+    cols = [
+        "size",
+        "wall_s_per_frame",
+        "read_s_per_frame",
+        "colour_s_per_frame",
+        "flow_s_per_pair",
+        "optimise_s_per_frame",
+        "write_s_per_frame",
+        "optimise_s_per_iteration",
+        "iterations_first",
+        "iterations_later_mean",
+        "peak_rss_mib",
+    ]
+    short = [
+        "size",
+        "wall s/f",
+        "read",
+        "colour",
+        "flow/pair",
+        "optimise",
+        "write",
+        "s/iter",
+        "it 1st",
+        "it later",
+        "peak MiB",
+    ]
     print(f"device {args.device}, {args.frames} frames, preset {args.preset} {' '.join(args.overrides)}")
     print(" ".join(f"{h:>10}" for h in short))
     for row in rows:
         print(" ".join(f"{row[c]:>10.3f}" if isinstance(row[c], float) else f"{row[c]:>10}" for c in cols))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"machine": platform.platform(), "processor": platform.processor() or platform.machine(),
-                "cpu_count": os.cpu_count(), "device": args.device, "preset": args.preset,
-                "overrides": args.overrides}
+        meta = {
+            "machine": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "device": args.device,
+            "preset": args.preset,
+            "overrides": args.overrides,
+        }
         args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     return 0
 

@@ -24,7 +24,9 @@ from vst_node.synthetic import make_shot
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", default="256x256")
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--preset", default="default")
@@ -59,7 +61,8 @@ def main() -> int:
                     "preset": preset.name,
                     "overrides": args.overrides,
                     "device": args.device,
-                    "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
+                    "machine": platform.processor() or platform.machine(),
+                    "torch_threads": torch.get_num_threads(),
                     "results": [r.as_dict() for r in results],
                     "temporal_ratio": ratio,
                     "style_ratio": style_ratio,

@@ -30,18 +30,28 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     render = sub.add_parser("render", help="stylize an image sequence")
-    render.add_argument("input", help="input sequence: shot.####.exr, shot.@@@@.exr, shot.%%04d.exr or one file")
+    render.add_argument(
+        "input", help="input sequence: shot.####.exr, shot.@@@@.exr, shot.%%04d.exr or one file"
+    )
     render.add_argument("-o", "--output", required=True, help="output sequence pattern, or a folder")
     render.add_argument("--preset", default="default", help="preset name or YAML file (default: %(default)s)")
     render.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override a preset value, e.g. --set weights.style=200 (repeatable)",
     )
     render.add_argument("--frames", help="frames to render: 1001-1100, 1-20x2, 1,5,9 (default: all on disk)")
     render.add_argument("--layer", help="EXR layer to stylize (default: the unnamed R,G,B,A channels)")
     render.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="default: %(default)s")
-    render.add_argument("--resume", action="store_true", help="skip frames already written; continue from them")
-    render.add_argument("--cache-dir", type=Path, help="flow cache folder (default: $VST_NODE_CACHE or ~/.cache/vst-node)")
+    render.add_argument(
+        "--resume", action="store_true", help="skip frames already written; continue from them"
+    )
+    render.add_argument(
+        "--cache-dir", type=Path, help="flow cache folder (default: $VST_NODE_CACHE or ~/.cache/vst-node)"
+    )
     render.add_argument("--no-cache", action="store_true", help="keep flows in memory only")
 
     presets = sub.add_parser("presets", help="list, show or validate style presets")
@@ -54,8 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+")
 
     demo = sub.add_parser("demo", help="generate the built-in synthetic shot and stylize it")
-    demo.add_argument("-o", "--output", type=Path, default=Path("vst_demo"), help="folder (default: %(default)s)")
-    demo.add_argument("--size", default="192x128", help="WIDTHxHEIGHT of the generated shot (default: %(default)s)")
+    demo.add_argument(
+        "-o", "--output", type=Path, default=Path("vst_demo"), help="folder (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--size", default="192x128", help="WIDTHxHEIGHT of the generated shot (default: %(default)s)"
+    )
     demo.add_argument("--frames", type=int, default=8, help="number of frames (default: %(default)s)")
     demo.add_argument("--preset", default="default")
     demo.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")

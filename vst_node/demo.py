@@ -59,7 +59,7 @@ def run_demo(
     report = render_sequence(job, Progress(n_frames))
     if not report.ok:
         return 1
-    flows, occluded, first = load_ground_truth(folder / "source", name="shot")
+    flows, occluded, _first = load_ground_truth(folder / "source", name="shot")
     frames = report.frames
     stylized = [to_network(read_frame(output.path(f)).rgba, "lin_rec709_scene")[0] for f in frames]
     sources = [to_network(read_frame(source.path(f)).rgba, "lin_rec709_scene")[0] for f in frames]

@@ -99,7 +99,9 @@ def compare_methods(
 
 
 def format_table(results: Sequence[MethodResult]) -> str:
-    header = f"{'method':<24} {'temporal err':>12} {'style loss':>11} {'content':>9} {'s/frame':>8} {'iters':>6}"
+    header = (
+        f"{'method':<24} {'temporal err':>12} {'style loss':>11} {'content':>9} {'s/frame':>8} {'iters':>6}"
+    )
     lines = [header, "-" * len(header)]
     for r in results:
         lines.append(

@@ -1,11 +1,40 @@
-"""Optical flow between two frames through OpenCV (DIS, DeepFlow, Farneback)."""
+"""Optical flow between two frames through OpenCV (DIS, DeepFlow, Farneback).
+
+This is the only module that touches OpenCV's flow code; everything per-pixel after the flow
+(warping, reliability weights) is torch. The flow runs on the CPU, often in a background thread
+while the main thread optimises the previous frame, so OpenCV objects are kept per thread
+(they are not thread safe).
+"""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+
+import cv2
+import numpy as np
 
 FLOW_BACKENDS = ("dis", "deepflow", "farneback")
 DIS_PRESETS = ("ultrafast", "fast", "medium")
+
+_DIS_PRESET_IDS = {
+    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+}
+# OpenCV's ultrafast preset switches variational refinement off; the method wants it on everywhere
+# (it removes the patch artefacts that the consistency check would otherwise flag as unreliable).
+_DIS_MIN_VARIATIONAL_ITERATIONS = 5
+
+# Rec.709 luma: the frames handed to us are display-encoded Rec.709 primaries.
+_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+
+
+# Farneback with OpenCV's published example parameters (pyr_scale 0.5, winsize 15, 3 iterations,
+# poly_n 5, poly_sigma 1.2) and a deeper pyramid for large motions; OpenCV itself stops adding levels
+# once one is smaller than 32 px, so on small frames this equals the example's 3 levels. Measured on
+# Sintel, neither levels nor winsize moves the end-point error much, so they are not settings.
+_FARNEBACK = {"pyr_scale": 0.5, "levels": 5, "winsize": 15, "iterations": 3, "poly_n": 5, "poly_sigma": 1.2}
 
 
 @dataclass(frozen=True)
@@ -16,4 +45,76 @@ class FlowSettings:
     dis_preset: str = "medium"
 
     def key(self) -> str:
+        """Changes whenever a field that affects the flow changes (the preset only matters for DIS)."""
         return f"{self.backend}-{self.dis_preset}" if self.backend == "dis" else self.backend
+
+    def validate(self) -> None:
+        """Raise ValueError naming the valid choices; called before any flow is computed."""
+        if self.backend not in FLOW_BACKENDS:
+            raise ValueError(
+                f"unknown flow backend {self.backend!r}; expected one of {', '.join(FLOW_BACKENDS)}"
+            )
+        if self.backend == "dis" and self.dis_preset not in DIS_PRESETS:
+            raise ValueError(
+                f"unknown DIS preset {self.dis_preset!r}; expected one of {', '.join(DIS_PRESETS)}"
+            )
+
+
+def to_gray_u8(rgb: np.ndarray) -> np.ndarray:
+    """(H,W,3) display-like float RGB -> (H,W) uint8 luma, the input all OpenCV flows expect.
+
+    Values outside [0, 1] (scene highlights survive the encoding) and NaNs are clipped, since flow
+    only needs the visible structure.
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
+    luma = np.asarray(rgb, dtype=np.float32) @ _LUMA
+    luma = np.nan_to_num(luma, nan=0.0, posinf=1.0, neginf=0.0)
+    return np.rint(np.clip(luma, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+_local = threading.local()
+
+
+def _dis(preset: str) -> cv2.DISOpticalFlow:
+    """The calling thread's DIS object for this preset (created once per thread)."""
+    cache: dict[str, cv2.DISOpticalFlow] = _local.__dict__.setdefault("dis", {})
+    if preset not in cache:
+        dis = cv2.DISOpticalFlow_create(_DIS_PRESET_IDS[preset])
+        if dis.getVariationalRefinementIterations() < _DIS_MIN_VARIATIONAL_ITERATIONS:
+            dis.setVariationalRefinementIterations(_DIS_MIN_VARIATIONAL_ITERATIONS)
+        cache[preset] = dis
+    return cache[preset]
+
+
+def _deepflow() -> cv2.DenseOpticalFlow:
+    """The calling thread's DeepFlow object."""
+    if not hasattr(_local, "deepflow"):
+        _local.deepflow = cv2.optflow.createOptFlow_DeepFlow()
+    return _local.deepflow
+
+
+def compute_flow(src: np.ndarray, dst: np.ndarray, settings: FlowSettings) -> np.ndarray:
+    """Dense flow (H,W,2) float32, (u, v) = (x, y) in pixels, with src(p) ≈ dst(p + flow(p))."""
+    settings.validate()
+    if src.shape != dst.shape or src.ndim != 2 or src.dtype != np.uint8 or dst.dtype != np.uint8:
+        raise ValueError(
+            f"expected two (H, W) uint8 gray images of equal shape, got {src.shape} {src.dtype} "
+            f"and {dst.shape} {dst.dtype}"
+        )
+    src = np.ascontiguousarray(src)
+    dst = np.ascontiguousarray(dst)
+    if settings.backend == "dis":
+        flow = _dis(settings.dis_preset).calc(src, dst, None)
+    elif settings.backend == "deepflow":
+        flow = _deepflow().calc(src, dst, None)
+    else:
+        flow = cv2.calcOpticalFlowFarneback(src, dst, None, flags=0, **_FARNEBACK)
+    return np.ascontiguousarray(flow, dtype=np.float32)
+
+
+def flow_pair(
+    prev_gray: np.ndarray, cur_gray: np.ndarray, settings: FlowSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """(forward prev -> cur, backward cur -> prev): both directions feed the consistency check."""
+    return compute_flow(prev_gray, cur_gray, settings), compute_flow(cur_gray, prev_gray, settings)

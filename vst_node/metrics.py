@@ -31,6 +31,7 @@ def mean_temporal_error(
 ) -> float:
     """Average of temporal_error over consecutive pairs."""
     errors = [
-        temporal_error(frames[i], frames[i + 1], forward_flows[i], occluded[i]) for i in range(len(frames) - 1)
+        temporal_error(frames[i], frames[i + 1], forward_flows[i], occluded[i])
+        for i in range(len(frames) - 1)
     ]
     return float(np.mean(errors))

@@ -180,7 +180,9 @@ class StyleTransferNode:
         """Adopt an already rendered frame (e.g. read back from disk on --resume) as finished."""
         with self._lock:
             hw = processing_size(stylized_rgb.shape[:2], self._preset, self.render_scale)
-            x = torch.from_numpy(np.ascontiguousarray(stylized_rgb[..., :3], np.float32)).permute(2, 0, 1)[None]
+            x = torch.from_numpy(np.ascontiguousarray(stylized_rgb[..., :3], np.float32)).permute(2, 0, 1)[
+                None
+            ]
             x = caffe_preprocess(resize(x, hw).clamp(0, 1))
             self._remember(t, x)
 
@@ -256,7 +258,9 @@ class StyleTransferNode:
         if not first:
             prev_x = torch.from_numpy(self._finished[prev]).to(self.device)
             started = time.perf_counter()
-            pair = self.flows.get(self._source(prev, fetch), src, preset.flow, preset.temporal.mask_blur_sigma)
+            pair = self.flows.get(
+                self._source(prev, fetch), src, preset.flow, preset.temporal.mask_blur_sigma
+            )
             stats.flow_seconds = time.perf_counter() - started
             self._prefetch_next_flow(t, src, fetch)
             backward = self._tensor(pair.backward)
@@ -266,7 +270,9 @@ class StyleTransferNode:
                 mask = weights if preset.temporal.use_mask else torch.ones_like(weights)
                 temporal = TemporalTerm(warped=warped, weights=mask)
             if init_mode == "previous_warped":
-                fill = caffe_preprocess(content) if preset.temporal.fill_disoccluded == "content" else 0 * warped
+                fill = (
+                    caffe_preprocess(content) if preset.temporal.fill_disoccluded == "content" else 0 * warped
+                )
                 init = weights * warped + (1 - weights) * fill
             elif init_mode == "previous":
                 init = prev_x

@@ -100,7 +100,9 @@ def check_inputs(job: RenderJob) -> list[int]:
     if job.output.is_still and len(frames) > 1:
         raise InputError(f"output {job.output} has no frame number token (####, @@@@ or %04d)")
     if job.output.path(frames[0]).suffix.lower() not in IMAGE_EXTENSIONS:
-        raise InputError(f"output {job.output}: unsupported extension (use one of {', '.join(IMAGE_EXTENSIONS)})")
+        raise InputError(
+            f"output {job.output}: unsupported extension (use one of {', '.join(IMAGE_EXTENSIONS)})"
+        )
     problems: list[str] = []
     sizes: dict[tuple[int, int], list[int]] = {}
     for frame in frames:

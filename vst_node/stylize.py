@@ -123,7 +123,7 @@ class Stylizer:
         )
 
     def loss_terms(self, x: torch.Tensor, content_rgb: torch.Tensor) -> dict[str, float]:
-        """Unweighted content and style losses of a result (for evaluation: stability is not bought with blur)."""
+        """Unweighted content and style losses: stability must not be bought with blur."""
         with torch.no_grad():
             wanted = (*self.preset.layers.content, *self.preset.layers.style)
             feats = self.net(x, wanted)
