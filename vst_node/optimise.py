@@ -41,7 +41,7 @@ def optimise_image(
     cancel: CancelCheck | None = None,
 ) -> OptimiseResult:
     """Minimise loss_fn over the pixels of x0 (which is not modified)."""
-    x = x0.detach().clone().requires_grad_(True)
+    x = x0.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
     window = max(1, min(window, iterations))
     if method == "lbfgs":
         opt: torch.optim.Optimizer = torch.optim.LBFGS(
