@@ -308,7 +308,11 @@ class StyleTransferNode:
         i = self._index[t]
         if i + 1 >= len(self.frames) or not self.uses_previous():
             return
-        nxt = self._source(self.frames[i + 1], fetch)
+        try:
+            nxt = self._source(self.frames[i + 1], fetch)
+        except Exception:
+            # Only an optimisation: a bad next frame must fail when it is rendered, not this one.
+            return
         self.flows.prefetch(src, nxt, self._preset.flow, self._preset.temporal.mask_blur_sigma)
 
 

@@ -84,6 +84,7 @@ class RenderReport:
     failed: dict[int, str] = field(default_factory=dict)
     times: PhaseTimes = field(default_factory=PhaseTimes)
     iterations: dict[int, int] = field(default_factory=dict)
+    flows_computed: int = 0  # flow pairs computed rather than read from the cache
 
     @property
     def ok(self) -> bool:
@@ -197,6 +198,7 @@ def render_sequence(
     finally:
         node.end_sequence()
         node.close()
+        report.flows_computed = node.flows.computed
     return report
 
 

@@ -1,0 +1,244 @@
+"""`vst-node render` end to end on tiny EXR sequences: outputs, errors, exit codes, resume, cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import OpenImageIO as oiio
+import pytest
+
+from vst_node.cli import main
+from vst_node.image_io import read_frame
+from vst_node.presets import load_preset
+from vst_node.render import RenderJob, render_sequence
+from vst_node.sequence import SequencePattern
+
+from .conftest import TINY
+
+SETS = [arg for item in TINY for arg in ("--set", item)]
+
+
+def run(args, capsys):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def write_exr(path: Path, pixels: np.ndarray, **attrs) -> None:
+    spec = oiio.ImageSpec(pixels.shape[1], pixels.shape[0], pixels.shape[2], "half")
+    spec.channelnames = ("R", "G", "B", "A")[: pixels.shape[2]]
+    for key, value in attrs.items():
+        if key == "data_origin":
+            spec.x, spec.y = value
+        elif key == "display":
+            spec.full_x, spec.full_y, spec.full_width, spec.full_height = value
+        else:
+            spec.attribute(key, value)
+    out = oiio.ImageOutput.create(str(path))
+    assert out.open(str(path), spec), oiio.geterror()
+    out.write_image(pixels.astype(np.float32))
+    out.close()
+
+
+def test_render_writes_every_frame_with_metadata(tiny_sequence, tmp_path, capsys):
+    out = tmp_path / "out" / "styl.%04d.exr"
+    code, _out, err = run(
+        ["render", tiny_sequence, "-o", out, *SETS, "--no-cache", "--device", "cpu"], capsys
+    )
+    assert code == 0, err
+    for frame in range(1001, 1005):
+        assert f"frame {frame} (" in err  # plain progress lines when not on a terminal
+        image = read_frame(tmp_path / "out" / f"styl.{frame:04d}.exr")
+        assert image.rgba.shape == (32, 48, 4)
+        assert image.spec.format == oiio.TypeDesc("half")
+        assert image.spec.get_string_attribute("vst:preset") == "default"
+        assert "Rec.709" in image.spec.get_string_attribute("vst:network_colorspace")
+        assert image.spec.get_string_attribute("compression") == "zip"
+    assert not [p for p in (tmp_path / "out").iterdir() if "tmp" in p.name]
+
+
+def test_output_folder_and_frame_subset(tiny_sequence, tmp_path, capsys):
+    code, _, err = run(
+        [
+            "render",
+            tiny_sequence,
+            "-o",
+            f"{tmp_path}/folder/",
+            "--frames",
+            "1001-1003x2",
+            *SETS,
+            "--no-cache",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "folder").iterdir()) == ["shot.1001.exr", "shot.1003.exr"]
+
+
+def test_missing_frames_are_named_before_any_work(tiny_sequence, tmp_path, capsys):
+    Path(tiny_sequence.replace("####", "1002")).unlink()
+    Path(tiny_sequence.replace("####", "1003")).unlink()
+    code, _, err = run(
+        ["render", tiny_sequence, "-o", tmp_path / "o" / "x.####.exr", "--frames", "1001-1004", *SETS], capsys
+    )
+    assert code == 1
+    assert "1002-1003" in err and "shot.####.exr" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_unreadable_frame_is_named(tiny_sequence, tmp_path, capsys):
+    Path(tiny_sequence.replace("####", "1002")).write_bytes(b"not an exr at all")
+    code, _, err = run(["render", tiny_sequence, "-o", tmp_path / "o" / "x.####.exr", *SETS], capsys)
+    assert code == 1
+    assert "frame 1002" in err and "shot.1002.exr" in err
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--set", "weights.style"], "KEY=VALUE"),
+        (["--device", "tpu"], "--device"),
+        (["--resume", "--bogus"], "--bogus"),
+    ],
+)
+def test_argument_errors_exit_2(tiny_sequence, tmp_path, capsys, args, needle):
+    with pytest.raises(SystemExit) as exc:
+        main(["render", tiny_sequence, "-o", str(tmp_path / "o.####.exr"), *args])
+    assert exc.value.code == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_bad_frames_syntax_returns_2(tiny_sequence, tmp_path, capsys):
+    code, _, err = run(["render", tiny_sequence, "-o", tmp_path / "o.####.exr", "--frames", "5-1"], capsys)
+    assert code == 2 and "--frames" in err
+
+
+def test_preset_typo_names_key_and_suggestion(tiny_sequence, tmp_path, capsys):
+    code, _, err = run(
+        ["render", tiny_sequence, "-o", tmp_path / "o.####.exr", "--set", "wieghts.style=1"], capsys
+    )
+    assert code == 1
+    assert "wieghts" in err and "weights" in err
+
+
+def test_refuses_to_overwrite_the_source(tiny_sequence, capsys):
+    code, _, err = run(["render", tiny_sequence, "-o", tiny_sequence, *SETS], capsys)
+    assert code == 1 and "overwrite" in err
+
+
+def test_resume_skips_finished_frames_and_rebuilds_state(tiny_sequence, tmp_path, capsys):
+    out = tmp_path / "out" / "shot.####.exr"
+    args = ["render", tiny_sequence, "-o", out, *SETS, "--cache-dir", tmp_path / "cache"]
+    assert run(args, capsys)[0] == 0
+    finished = {f: (tmp_path / "out" / f"shot.{f}.exr") for f in range(1001, 1005)}
+    stamps = {f: p.stat().st_mtime_ns for f, p in finished.items()}
+    reference = read_frame(finished[1004]).rgba
+    finished[1004].unlink()
+    code, _, err = run([*args, "--resume"], capsys)
+    assert code == 0, err
+    assert "frame 1001 (1/4) skipped" in err
+    assert "1 written, 3 skipped" in err
+    for f in (1001, 1002, 1003):
+        assert finished[f].stat().st_mtime_ns == stamps[f]  # untouched
+    # Frame 1004 continued from the finished 1003 read back from disk, not from scratch.
+    assert np.abs(read_frame(finished[1004]).rgba - reference).mean() < 0.02
+
+
+def test_second_render_with_other_style_weights_computes_no_flow(tiny_sequence, tmp_path):
+    source = SequencePattern.parse(tiny_sequence)
+
+    def job(style_weight: str, out: str) -> RenderJob:
+        preset = load_preset("default", [*TINY, f"weights.style={style_weight}"])
+        return RenderJob(
+            source=source,
+            output=SequencePattern.parse(str(tmp_path / out / "s.####.exr")),
+            preset=preset,
+            device="cpu",
+            cache_dir=tmp_path / "cache",
+        )
+
+    first = render_sequence(job("100", "a"), progress=_quiet(4))
+    second = render_sequence(job("300", "b"), progress=_quiet(4))
+    assert first.flows_computed == 3
+    assert second.flows_computed == 0
+    a = read_frame(tmp_path / "a" / "s.1004.exr").rgba
+    b = read_frame(tmp_path / "b" / "s.1004.exr").rgba
+    assert not np.array_equal(a, b)
+
+
+def _quiet(n):
+    from vst_node.progress import Progress
+
+    return Progress(n, stream=open(os.devnull, "w"))
+
+
+def test_failed_frame_gives_nonzero_exit_and_keeps_earlier_frames(
+    tiny_sequence, tmp_path, capsys, monkeypatch
+):
+    import vst_node.render as render_module
+
+    real = render_module.read_frame
+
+    def flaky(path, layer=None):
+        if "1003" in str(path):
+            from vst_node.errors import InputError
+
+            raise InputError(f"{path}: simulated read failure")
+        return real(path, layer)
+
+    monkeypatch.setattr(render_module, "read_frame", flaky)
+    code, _, err = run(
+        ["render", tiny_sequence, "-o", tmp_path / "o" / "x.####.exr", *SETS, "--no-cache"], capsys
+    )
+    assert code == 1
+    assert "frame 1003" in err and "simulated" in err
+    assert (tmp_path / "o" / "x.1002.exr").exists()
+    assert not (tmp_path / "o" / "x.1003.exr").exists()
+
+
+def test_windows_alpha_and_highlights_carried(tmp_path, capsys):
+    """Data window inside a larger display window, alpha, values above 1: all survive the render."""
+    rng = np.random.default_rng(0)
+    for f in (1, 2):
+        px = np.concatenate([rng.uniform(0, 1, (24, 40, 3)), np.ones((24, 40, 1))], axis=2)
+        px[:, :8, 3] = 0.0  # transparent strip with colour kept (unpremultiplied as is)
+        px[5, 20, :3] = 12.0
+        write_exr(tmp_path / f"p.{f:04d}.exr", px, data_origin=(10, 6), display=(0, 0, 64, 40))
+    code, _, err = run(
+        ["render", tmp_path / "p.####.exr", "-o", tmp_path / "o" / "p.####.exr", *SETS, "--no-cache"], capsys
+    )
+    assert code == 0, err
+    spec = read_frame(tmp_path / "o" / "p.0002.exr").spec
+    assert (spec.x, spec.y, spec.width, spec.height) == (10, 6, 40, 24)
+    assert (spec.full_x, spec.full_y, spec.full_width, spec.full_height) == (0, 0, 64, 40)
+    out = read_frame(tmp_path / "o" / "p.0002.exr").rgba
+    assert out[6 + 5, 10 + 20, :3].min() > 4.0  # the highlight is not clamped
+    np.testing.assert_array_equal(out[6:30, 10:18, 3], 0.0)  # alpha kept
+    assert np.abs(out[6:30, 10:18, :3]).max() > 0  # colour at alpha 0 not zeroed
+
+
+def test_png_input_renders_to_exr(tmp_path, capsys):
+    for f in (1, 2):
+        img = (np.random.default_rng(f).uniform(0, 255, (32, 32, 3))).astype(np.uint8)
+        out = oiio.ImageOutput.create(str(tmp_path / f"c.{f}.png"))
+        out.open(str(tmp_path / f"c.{f}.png"), oiio.ImageSpec(32, 32, 3, oiio.UINT8))
+        out.write_image(img)
+        out.close()
+    code, _, err = run(
+        ["render", tmp_path / "c.#.png", "-o", tmp_path / "o" / "c.####.exr", *SETS, "--no-cache"], capsys
+    )
+    assert code == 0, err
+    assert read_frame(tmp_path / "o" / "c.0002.exr").spec.get_string_attribute("oiio:ColorSpace")
+
+
+def test_presets_commands(capsys, tmp_path):
+    code, out, _ = run(["presets", "list"], capsys)
+    assert code == 0 and "default" in out and "mosaic" in out
+    code, out, _ = run(["presets", "show", "ink", "--set", "weights.style=7"], capsys)
+    assert code == 0 and "style: 7" in out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("extends: default\nweights:\n  style: lots\n")
+    code, out, err = run(["presets", "validate", bad], capsys)
+    assert code == 1 and "weights.style" in err and str(bad) in err
