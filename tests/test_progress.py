@@ -8,7 +8,10 @@ def test_plain_lines_when_not_a_terminal():
     progress = Progress(3, stream=stream, tty=False)
     progress.frame_done(1001, "12 it, 0.5s")
     progress.frame_done(1002, skipped=True)
-    assert stream.getvalue().splitlines() == ["frame 1001 (1/3) 12 it, 0.5s", "frame 1002 (2/3) skipped (exists)"]
+    assert stream.getvalue().splitlines() == [
+        "frame 1001 (1/3) 12 it, 0.5s",
+        "frame 1002 (2/3) skipped (exists)",
+    ]
 
 
 def test_bar_on_a_terminal():
