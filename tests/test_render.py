@@ -242,3 +242,30 @@ def test_presets_commands(capsys, tmp_path):
     bad.write_text("extends: default\nweights:\n  style: lots\n")
     code, out, err = run(["presets", "validate", bad], capsys)
     assert code == 1 and "weights.style" in err and str(bad) in err
+
+
+def test_resume_warns_about_frames_made_with_other_settings(tiny_sequence, tmp_path, capsys):
+    out = tmp_path / "out" / "shot.####.exr"
+    assert (
+        run(["render", tiny_sequence, "-o", out, *SETS, "--no-cache", "--frames", "1001-1002"], capsys)[0]
+        == 0
+    )
+    code, _, err = run(
+        [
+            "render",
+            tiny_sequence,
+            "-o",
+            out,
+            *SETS,
+            "--no-cache",
+            "--frames",
+            "1001-1003",
+            "--resume",
+            "--set",
+            "weights.style=5",
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert "shot.1001.exr was rendered with other preset settings" in err
+    assert "1 written, 2 skipped" in err

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
 
 import torch
+from machine import describe
 
 from vst_node.evaluation import compare_methods, format_table
 from vst_node.presets import load_preset
@@ -48,6 +48,7 @@ def main() -> int:
     style_ratio = ours.style_loss / baseline.style_loss
     ok = ratio >= args.min_ratio and style_ratio <= args.max_style_ratio
     print(f"built-in shot {width}x{height}, {args.frames} frames, preset {preset.name}, device {args.device}")
+    print(f"machine: {describe()}")
     print(format_table(results))
     print(f"temporal error ratio (per-frame / preset): {ratio:.1f}x  (target >= {args.min_ratio}x)")
     print(f"style loss ratio (preset / per-frame): {style_ratio:.2f}  (target <= {args.max_style_ratio})")
@@ -61,7 +62,7 @@ def main() -> int:
                     "preset": preset.name,
                     "overrides": args.overrides,
                     "device": args.device,
-                    "machine": platform.processor() or platform.machine(),
+                    "machine": describe(),
                     "torch_threads": torch.get_num_threads(),
                     "results": [r.as_dict() for r in results],
                     "temporal_ratio": ratio,

@@ -21,7 +21,7 @@ from . import __version__
 from .colour import from_network, input_colorspace, output_colorspace, to_network, transform_attributes
 from .errors import InputError, RenderError, VstError
 from .image_io import Frame, probe_frame, read_frame, write_frame
-from .node import StyleTransferNode
+from .node import STYLIZED_SECTIONS, StyleTransferNode
 from .optimise import CancelCheck
 from .presets import Preset, preset_digest
 from .progress import Progress
@@ -157,6 +157,16 @@ def _read_finished(path: Path, out_space: str) -> np.ndarray:
     return rgb
 
 
+def _warn_if_other_settings(path: Path, digest: str, progress: Progress) -> None:
+    """Resume keeps finished frames; say so when they were made with other settings."""
+    try:
+        existing = probe_frame(path).get_string_attribute("vst:preset_digest")
+    except InputError:
+        existing = ""
+    if existing and existing != digest:
+        progress.message(f"warning: {path} was rendered with other preset settings; kept as it is")
+
+
 def render_sequence(
     job: RenderJob,
     progress: Progress | None = None,
@@ -174,12 +184,13 @@ def render_sequence(
     attributes_base = {
         "Software": f"vst-node {__version__}",
         "vst:preset": job.preset.name,
-        "vst:preset_digest": preset_digest(job.preset, ("style", "weights", "layers", "optimiser", "init")),
+        "vst:preset_digest": preset_digest(job.preset, STYLIZED_SECTIONS),
     }
     try:
         for index, frame in enumerate(frames):
             out_path = job.output.path(frame)
             if job.resume and out_path.exists():
+                _warn_if_other_settings(out_path, attributes_base["vst:preset_digest"], progress)
                 nxt = frames[index + 1] if index + 1 < len(frames) else None
                 if nxt is not None and not job.output.path(nxt).exists():
                     node.seed_finished(frame, _read_finished(out_path, out_space))
