@@ -13,13 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import describe
 
 
 def run_one(size: str, frames: int, preset: str, overrides: list[str], device: str) -> dict:
@@ -55,7 +56,8 @@ def run_one(size: str, frames: int, preset: str, overrides: list[str], device: s
         "wall_s_per_frame": wall / n,
         "read_s_per_frame": t.read / n,
         "colour_s_per_frame": t.colour / n,
-        "flow_s_per_pair": t.flow / max(n - 1, 1),
+        "flow_wait_s_per_pair": t.flow / max(n - 1, 1),
+        "flow_compute_s_per_pair": t.flow_compute / max(report.flows_computed, 1),
         "optimise_s_per_frame": t.optimise / n,
         "write_s_per_frame": t.write / n,
         "iterations_first": report.iterations[report.frames[0]],
@@ -105,7 +107,8 @@ def main() -> int:
         "wall_s_per_frame",
         "read_s_per_frame",
         "colour_s_per_frame",
-        "flow_s_per_pair",
+        "flow_compute_s_per_pair",
+        "flow_wait_s_per_pair",
         "optimise_s_per_frame",
         "write_s_per_frame",
         "optimise_s_per_iteration",
@@ -119,6 +122,7 @@ def main() -> int:
         "read",
         "colour",
         "flow/pair",
+        "flow wait",
         "optimise",
         "write",
         "s/iter",
@@ -133,9 +137,7 @@ def main() -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         meta = {
-            "machine": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
+            "machine": describe(),
             "device": args.device,
             "preset": args.preset,
             "overrides": args.overrides,

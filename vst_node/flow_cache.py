@@ -11,6 +11,7 @@ import hashlib
 import os
 import tempfile
 import threading
+import time
 import warnings
 import zipfile
 from collections import OrderedDict
@@ -75,6 +76,7 @@ class FlowCache:
         self.device = torch.device(device)
         self.memory_items = memory_items
         self.computed = 0
+        self.compute_seconds = 0.0  # spent computing (often on the worker, overlapped with optimisation)
         self.hits = 0
         self._memory: OrderedDict[str, FlowPair] = OrderedDict()
         self._pending: dict[str, Future[FlowPair]] = {}
@@ -174,9 +176,11 @@ class FlowCache:
             with self._lock:
                 self.hits += 1
         else:
+            started = time.perf_counter()
             pair = compute_pair(prev_gray, cur_gray, settings, blur_sigma, self.device)
             with self._lock:
                 self.computed += 1
+                self.compute_seconds += time.perf_counter() - started
             self._store(key, pair)
         self._remember(key, pair)
         return pair

@@ -71,7 +71,8 @@ class PhaseTimes:
 
     read: float = 0.0
     colour: float = 0.0
-    flow: float = 0.0
+    flow: float = 0.0  # waited for flow on the render thread
+    flow_compute: float = 0.0  # spent computing flow, mostly on the worker while optimising
     optimise: float = 0.0
     write: float = 0.0
 
@@ -210,6 +211,7 @@ def render_sequence(
         node.end_sequence()
         node.close()
         report.flows_computed = node.flows.computed
+        report.times.flow_compute = node.flows.compute_seconds
     return report
 
 
