@@ -90,7 +90,7 @@ class StyleTransferNode:
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.cancel = cancel
         self.flows = FlowCache(Path(cache_dir) / "flow" if cache_dir else None, device=self.device)
-        self.max_cached_frames = max_cached_frames
+        self.max_cached_frames = max(1, max_cached_frames)  # the predecessor must stay
         self._lock = threading.RLock()
         self._finished: OrderedDict[int, np.ndarray] = OrderedDict()  # frame -> caffe-space result
         self._sources: OrderedDict[int, np.ndarray] = OrderedDict()  # frame -> processing-size rgb
@@ -180,9 +180,7 @@ class StyleTransferNode:
         """Adopt an already rendered frame (e.g. read back from disk on --resume) as finished."""
         with self._lock:
             hw = processing_size(stylized_rgb.shape[:2], self._preset, self.render_scale)
-            x = torch.from_numpy(np.ascontiguousarray(stylized_rgb[..., :3], np.float32)).permute(2, 0, 1)[
-                None
-            ]
+            x = self._tensor(np.ascontiguousarray(stylized_rgb[..., :3], np.float32))
             x = caffe_preprocess(resize(x, hw).clamp(0, 1))
             self._remember(t, x)
 
