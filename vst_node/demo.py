@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .colour import to_network
+from .colour import LINEAR_SPACE, to_network
 from .image_io import read_frame
 from .metrics import mean_temporal_error
 from .presets import load_preset
@@ -24,13 +24,18 @@ from .synthetic import load_ground_truth, make_shot, write_shot
 DEMO_OVERRIDES = ("optimiser.iterations_first=150", "optimiser.iterations=60")
 
 
+def _network_rgb(path: Path) -> np.ndarray:
+    """A linear EXR frame as the network (and the metric) sees it."""
+    return to_network(read_frame(path).rgba, LINEAR_SPACE)[0]
+
+
 def _preview(paths_in: list[Path], paths_out: list[Path], destination: Path) -> None:
     """Source frames over stylized frames, sRGB PNG, for a quick look."""
     import OpenImageIO as oiio
 
     rows = []
     for paths in (paths_in, paths_out):
-        tiles = [np.clip(to_network(read_frame(p).rgba, "lin_rec709_scene")[0], 0, 1) for p in paths]
+        tiles = [np.clip(_network_rgb(p), 0, 1) for p in paths]
         rows.append(np.concatenate(tiles, axis=1))
     sheet = (np.concatenate(rows, axis=0) * 255 + 0.5).astype(np.uint8)
     out = oiio.ImageOutput.create(str(destination))
@@ -61,8 +66,8 @@ def run_demo(
         return 1
     flows, occluded, _first = load_ground_truth(folder / "source", name="shot")
     frames = report.frames
-    stylized = [to_network(read_frame(output.path(f)).rgba, "lin_rec709_scene")[0] for f in frames]
-    sources = [to_network(read_frame(source.path(f)).rgba, "lin_rec709_scene")[0] for f in frames]
+    stylized = [_network_rgb(output.path(f)) for f in frames]
+    sources = [_network_rgb(source.path(f)) for f in frames]
     error = mean_temporal_error(stylized, flows, occluded)
     source_error = mean_temporal_error(sources, flows, occluded)
     picks = frames[:: max(1, len(frames) // 4)][:4]

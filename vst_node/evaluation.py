@@ -13,15 +13,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from .colour import to_network
+from .colour import LINEAR_SPACE, to_network
 from .metrics import mean_temporal_error
 from .node import StyleTransferNode, independent_preset
 from .presets import Preset
 from .stylize import Stylizer
 from .synthetic import SyntheticShot
 from .vgg import caffe_preprocess
-
-LINEAR_REC709 = "lin_rec709_scene"
 
 
 @dataclass
@@ -39,7 +37,7 @@ class MethodResult:
 
 def network_frames(shot: SyntheticShot) -> list[np.ndarray]:
     """The shot's frames as the node sees them (display-like RGB)."""
-    return [to_network(frame, LINEAR_REC709)[0] for frame in shot.frames]
+    return [to_network(frame, LINEAR_SPACE)[0] for frame in shot.frames]
 
 
 def stylize_frames(

@@ -12,8 +12,6 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
-STYLE_LOSS_KINDS = ("gram",)
-
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """(N,C,H,W) -> (N,C,C), divided by C*H*W so that the style term does not grow with resolution."""
