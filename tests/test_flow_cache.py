@@ -74,9 +74,9 @@ def test_key_depends_on_content_and_flow_settings_only(tmp_path: Path) -> None:
         cache.get(prev, cur, FlowSettings("dis", "fast"))
         cache.get(prev, cur, FlowSettings("farneback"))
         cache.get(prev, cur, FlowSettings(), blur_sigma=0.0)
-        cache.get(cur, prev, FlowSettings())
+        cache.get(cur, prev, FlowSettings())  # the opposite direction: its flows are already cached
         cache.get(*_frames(seed=1), FlowSettings())
-        assert (cache.computed, cache.hits) == (6, 0)
+        assert (cache.computed, cache.hits, cache.reversed) == (5, 0, 1)
         # The key is what OpenCV sees: highlights clipped to the same 8-bit gray share an entry,
         # and the preset of a backend that ignores it shares one too.
         white, highlight = prev.copy(), prev.copy()
@@ -85,7 +85,7 @@ def test_key_depends_on_content_and_flow_settings_only(tmp_path: Path) -> None:
         cache.get(white, cur, FlowSettings())
         cache.get(highlight, cur, FlowSettings())
         cache.get(prev, cur, FlowSettings("farneback", "fast"))
-        assert (cache.computed, cache.hits) == (7, 2)
+        assert (cache.computed, cache.hits) == (6, 2)
     keys = {
         fc.cache_key(np.zeros((2, 2), np.uint8), np.zeros((2, 2), np.uint8), FlowSettings(), 0.8),
         fc.cache_key(np.zeros((1, 4), np.uint8), np.zeros((1, 4), np.uint8), FlowSettings(), 0.8),
@@ -218,3 +218,15 @@ def test_weights_computed_on_device(device: str) -> None:
         reference = cpu.get(prev, cur, FlowSettings())
     assert isinstance(pair.weights, np.ndarray) and pair.weights.dtype == np.float32
     np.testing.assert_allclose(pair.weights, reference.weights, atol=1e-5)
+
+
+def test_opposite_direction_reuses_both_flows_and_matches_a_fresh_computation(tmp_path: Path) -> None:
+    prev, cur = _frames()
+    with FlowCache(tmp_path) as cache:
+        cache.get(prev, cur, FlowSettings())
+        reused = cache.get(cur, prev, FlowSettings())
+        assert (cache.computed, cache.reversed) == (1, 1)
+    with FlowCache(None) as fresh:
+        computed = fresh.get(cur, prev, FlowSettings())
+        assert fresh.computed == 1
+    _assert_same(reused, computed)

@@ -21,6 +21,16 @@ class UsageError(VstError):
     """Bad command-line syntax: exit code 2."""
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vst-node",
@@ -44,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
         help="override a preset value, e.g. --set weights.style=200 (repeatable)",
     )
     render.add_argument("--frames", help="frames to render: 1001-1100, 1-20x2, 1,5,9 (default: all on disk)")
+    render.add_argument(
+        "--passes",
+        type=_positive_int,
+        help="multi-pass rendering with N passes over the range (same as --set multipass.passes=N)",
+    )
     render.add_argument("--layer", help="EXR layer to stylize (default: the unnamed R,G,B,A channels)")
     render.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="default: %(default)s")
     render.add_argument(
@@ -87,7 +102,10 @@ def _cmd_render(args: argparse.Namespace) -> int:
             parse_frame_range(args.frames)
         except VstError as exc:
             raise UsageError(f"--frames: {exc}") from exc
-    preset = load_preset(args.preset, args.overrides)
+    overrides = list(args.overrides)
+    if args.passes is not None:
+        overrides.append(f"multipass.passes={args.passes}")
+    preset = load_preset(args.preset, overrides)
     source = SequencePattern.parse(args.input)
     job = RenderJob(
         source=source,

@@ -7,14 +7,14 @@ one the demo prints and the one the test asserts come from the same code.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
 
 from .colour import LINEAR_SPACE, to_network
-from .metrics import mean_temporal_error
+from .metrics import temporal_error
 from .node import StyleTransferNode, independent_preset
 from .presets import Preset
 from .stylize import Stylizer
@@ -35,9 +35,30 @@ class MethodResult:
         return asdict(self)
 
 
+@dataclass
+class Clip:
+    """Frames as the node sees them plus ground-truth motion for some consecutive pairs."""
+
+    name: str
+    frames: list[np.ndarray]  # display-like RGB (H,W,3) float32
+    # (index i, forward flow i -> i+1 on i's grid, pixels of i not visible in i+1)
+    pairs: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
+
+
 def network_frames(shot: SyntheticShot) -> list[np.ndarray]:
     """The shot's frames as the node sees them (display-like RGB)."""
     return [to_network(frame, LINEAR_SPACE)[0] for frame in shot.frames]
+
+
+def shot_clip(shot: SyntheticShot, name: str = "built-in shot") -> Clip:
+    pairs = [(i, shot.forward_flow[i], shot.occluded[i]) for i in range(len(shot.frames) - 1)]
+    return Clip(name, network_frames(shot), pairs)
+
+
+def clip_temporal_error(clip: Clip, stylized: Sequence[np.ndarray]) -> float:
+    """Mean masked warping error over the clip's ground-truth pairs (METHOD.md section 6)."""
+    errors = [temporal_error(stylized[i], stylized[i + 1], flow, occ) for i, flow, occ in clip.pairs]
+    return float(np.mean(errors))
 
 
 def stylize_frames(
@@ -67,33 +88,42 @@ def style_content_losses(stylizer: Stylizer, results: Sequence[np.ndarray], sour
     return float(np.mean(styles)), float(np.mean(contents))
 
 
+def evaluate_methods(
+    clip: Clip,
+    methods: Mapping[str, Preset],
+    scorer_preset: Preset,
+    device: torch.device | str = "cpu",
+) -> list[MethodResult]:
+    """Each preset over the whole clip, scored by one stylizer so the losses are comparable."""
+    results: list[MethodResult] = []
+    scorer: Stylizer | None = None
+    for name, method_preset in methods.items():
+        stylized, node, seconds = stylize_frames(clip.frames, method_preset, device)
+        if scorer is None:
+            scorer = Stylizer(scorer_preset, node.device)
+        if stylized[0].shape != clip.frames[0].shape:
+            raise ValueError("evaluation needs resolution.scale 1 (results compared at the source size)")
+        style, content = style_content_losses(scorer, stylized, clip.frames)
+        iterations = node.total_iterations  # every pass of a multi-pass render counts
+        results.append(
+            MethodResult(
+                method=name,
+                temporal_error=clip_temporal_error(clip, stylized),
+                style_loss=style,
+                content_loss=content,
+                seconds_per_frame=seconds / len(clip.frames),
+                iterations_per_frame=iterations / len(clip.frames),
+            )
+        )
+    return results
+
+
 def compare_methods(
     shot: SyntheticShot, preset: Preset, device: torch.device | str = "cpu"
 ) -> list[MethodResult]:
     """The preset as configured against independent per-frame stylization from random init."""
-    frames = network_frames(shot)
     methods = {"vst-node (preset)": preset, "per-frame random init": independent_preset(preset, "random")}
-    results: list[MethodResult] = []
-    scorer: Stylizer | None = None
-    for name, method_preset in methods.items():
-        stylized, node, seconds = stylize_frames(frames, method_preset, device)
-        if scorer is None:
-            scorer = Stylizer(preset, node.device)
-        if stylized[0].shape != frames[0].shape:
-            raise ValueError("evaluation needs resolution.scale 1 (results compared at the source size)")
-        style, content = style_content_losses(scorer, stylized, frames)
-        iterations = [s.iterations for s in node.stats.values()]
-        results.append(
-            MethodResult(
-                method=name,
-                temporal_error=mean_temporal_error(stylized, shot.forward_flow, shot.occluded),
-                style_loss=style,
-                content_loss=content,
-                seconds_per_frame=seconds / len(frames),
-                iterations_per_frame=float(np.mean(iterations)),
-            )
-        )
-    return results
+    return evaluate_methods(shot_clip(shot), methods, preset, device)
 
 
 def format_table(results: Sequence[MethodResult]) -> str:

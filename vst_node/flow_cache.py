@@ -58,6 +58,13 @@ def compute_pair(
 ) -> FlowPair:
     """Flows on the CPU (OpenCV), weights in torch on `device`; no caching."""
     forward, backward = flow_pair(prev_gray, cur_gray, settings)
+    return pair_from_flows(forward, backward, blur_sigma, device)
+
+
+def pair_from_flows(
+    forward: np.ndarray, backward: np.ndarray, blur_sigma: float, device: torch.device | str = "cpu"
+) -> FlowPair:
+    """Both flows plus the reliability weights they imply (computed in torch on `device`)."""
 
     def to_torch(flow: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(flow).permute(2, 0, 1)[None].to(device)
@@ -78,6 +85,7 @@ class FlowCache:
         self.computed = 0
         self.compute_seconds = 0.0  # spent computing (often on the worker, overlapped with optimisation)
         self.hits = 0
+        self.reversed = 0  # pairs built from the cached opposite direction
         self._memory: OrderedDict[str, FlowPair] = OrderedDict()
         self._pending: dict[str, Future[FlowPair]] = {}
         self._lock = threading.Lock()
@@ -175,6 +183,8 @@ class FlowCache:
         if pair is not None:
             with self._lock:
                 self.hits += 1
+        elif (pair := self._from_reverse(prev_gray, cur_gray, settings, blur_sigma)) is not None:
+            self._store(key, pair)
         else:
             started = time.perf_counter()
             pair = compute_pair(prev_gray, cur_gray, settings, blur_sigma, self.device)
@@ -184,6 +194,24 @@ class FlowCache:
             self._store(key, pair)
         self._remember(key, pair)
         return pair
+
+    def _from_reverse(
+        self, prev_gray: np.ndarray, cur_gray: np.ndarray, settings: FlowSettings, blur_sigma: float
+    ) -> FlowPair | None:
+        """The pair cur -> prev, when cached, holds both flows of prev -> cur: only c is recomputed.
+
+        Backward passes of a multi-pass render walk every pair the other way; this saves their flow.
+        """
+        reverse_key = cache_key(cur_gray, prev_gray, settings, blur_sigma)
+        with self._lock:
+            reverse = self._memory.get(reverse_key)
+        if reverse is None:
+            reverse = self._load(reverse_key, prev_gray.shape)
+        if reverse is None:
+            return None
+        with self._lock:
+            self.reversed += 1
+        return pair_from_flows(reverse.backward, reverse.forward, blur_sigma, self.device)
 
     def _settle(self, key: str, future: Future[FlowPair]) -> None:
         if future.cancelled() or future.exception() is None:

@@ -41,6 +41,20 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     return dx.square().mean() + dy.square().mean()
 
 
-def temporal_loss(image: torch.Tensor, warped_previous: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """(1/D) sum_k c_k (x_k - warped_k)^2 with D the number of pixel components (Ruder eq. 7)."""
-    return (weights * (image - warped_previous).square()).mean()
+TEMPORAL_PENALTIES = ("squared", "absolute")
+
+
+def temporal_loss(
+    image: torch.Tensor, warped_previous: torch.Tensor, weights: torch.Tensor, penalty: str = "squared"
+) -> torch.Tensor:
+    """(1/D) sum_k c_k rho(x_k - warped_k), D the number of pixel components (Ruder eq. 7).
+
+    rho is the square, or the absolute value: the robust penalty of Ruder's appendix, which lets a
+    few badly warped pixels (flow errors the mask missed) differ without dominating the loss.
+    """
+    difference = image - warped_previous
+    if penalty == "squared":
+        return (weights * difference.square()).mean()
+    if penalty == "absolute":
+        return (weights * difference.abs()).mean()
+    raise ValueError(f"unknown temporal penalty {penalty!r}; expected one of {', '.join(TEMPORAL_PENALTIES)}")

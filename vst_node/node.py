@@ -2,10 +2,14 @@
 
 Its life follows an OFX image effect: begin_sequence / render(t, fetch) / end_sequence, with
 parameter changes that invalidate only what depends on them. Frames are rendered in the order of
-the frame list; asking for frame t when its predecessor is not finished renders the missing chain
-first, from the nearest finished frame (or the first frame of the range). Every frame's result is a
-deterministic function of its source, its predecessor's result and the preset, so a host that
-scrubs or jumps gets the same pixels as one that renders in order.
+the frame list; frame t depends on the frames t-j of the preset's temporal offsets J (t-1 alone
+without long-term terms). Asking for t when those are not finished renders the missing run first,
+from the nearest point where max(J) finished frames precede it (or the first frame of the range).
+Every frame's result is a deterministic function of its source, those frames' results and the
+preset, so a host that scrubs or jumps gets the same pixels as one that renders in order.
+
+With multi-pass presets every frame depends on the whole range: the first render() runs all passes
+(results per pass in a PassStore), later ones only read the final pass.
 """
 
 from __future__ import annotations
@@ -20,10 +24,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .colour_transfer import keep_source_colour
 from .device import resolve_device
 from .flow_cache import FlowCache
-from .optimise import CancelCheck
+from .multipass import MemoryPassStore, PassStore, blended_init, last_complete_pass, pass_order
+from .multiscale import stylize_multiscale
+from .optimise import CancelCheck, OptimiseResult
 from .presets import Preset, preset_digest
+from .reliability import long_term_weights
 from .stylize import Stylizer, TemporalTerm, resize
 from .vgg import caffe_deprocess, caffe_preprocess
 from .warp import warp
@@ -41,10 +49,16 @@ STYLIZED_SECTIONS = (
     "init",
     "temporal",
     "resolution",
+    "multiscale",
+    "multipass",
     "flow",
     "colour",
 )
 FLOW_SECTIONS = ("flow", "temporal", "resolution")
+
+
+PassCallback = Callable[[int, int, int, "FrameStats | None"], None]
+"""(pass index, frame, position in the pass, stats or None when the store already had it)."""
 
 
 @dataclass
@@ -52,6 +66,7 @@ class FrameStats:
     """What rendering one frame cost; the CLI and the benchmarks report these."""
 
     frame: int
+    pass_index: int = 0
     iterations: int = 0
     flow_seconds: float = 0.0
     optimise_seconds: float = 0.0
@@ -85,18 +100,24 @@ class StyleTransferNode:
         device: str | torch.device = "auto",
         cache_dir: Path | None = None,
         cancel: CancelCheck | None = None,
-        max_cached_frames: int = 32,
+        max_cached_frames: int | None = 32,
     ) -> None:
+        """max_cached_frames: finished frames kept for scrubbing; None keeps only what the temporal
+        terms of the next frame need (max J), the bound a sequential render wants."""
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.cancel = cancel
         self.flows = FlowCache(Path(cache_dir) / "flow" if cache_dir else None, device=self.device)
-        self.max_cached_frames = max(1, max_cached_frames)  # the predecessor must stay
+        self._cache_limit = max_cached_frames
         self._lock = threading.RLock()
         self._finished: OrderedDict[int, np.ndarray] = OrderedDict()  # frame -> caffe-space result
         self._sources: OrderedDict[int, np.ndarray] = OrderedDict()  # frame -> processing-size rgb
         self.frames: list[int] = []
+        self._index: dict[int, int] = {}
         self.render_scale = 1.0
         self.stats: dict[int, FrameStats] = {}
+        self.total_iterations = 0  # over every frame (and pass) optimised since creation
+        self.pass_store: PassStore = MemoryPassStore()
+        self.rendering: tuple[int, int] | None = None  # (pass, frame) of a running multi-pass render
         self._preset = preset
         self._stylizer: Stylizer | None = None
         self._stylized_digest = preset_digest(preset, STYLIZED_SECTIONS)
@@ -107,14 +128,29 @@ class StyleTransferNode:
     def preset(self) -> Preset:
         return self._preset
 
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        """J: how far back a frame reaches (the warped-previous init alone needs only t-1)."""
+        if self._preset.temporal.enabled:
+            return self._preset.temporal.offsets
+        return (1,) if self.uses_previous() else ()
+
+    @property
+    def max_cached_frames(self) -> int:
+        needed = max(self.offsets, default=1)
+        return needed if self._cache_limit is None else max(self._cache_limit, needed)
+
+    @property
+    def multipass(self) -> bool:
+        return self._preset.multipass.passes > 1
+
     def set_preset(self, preset: Preset) -> list[str]:
         """Apply changed parameters; returns what was invalidated ('stylized', 'flow')."""
         with self._lock:
             invalidated: list[str] = []
             digest = preset_digest(preset, STYLIZED_SECTIONS)
             if digest != self._stylized_digest:
-                self._finished.clear()
-                self.stats.clear()
+                self._drop_results()
                 self._stylizer = None
                 invalidated.append("stylized")
             if preset_digest(preset, FLOW_SECTIONS) != preset_digest(self._preset, FLOW_SECTIONS):
@@ -127,18 +163,24 @@ class StyleTransferNode:
     def source_changed(self) -> None:
         """The host's input changed (new footage, colour transform): everything derived is stale."""
         with self._lock:
-            self._finished.clear()
+            self._drop_results()
             self._sources.clear()
-            self.stats.clear()
 
     def purge_caches(self) -> None:
         """Drop what memory can be dropped; results are re-rendered on demand, identically."""
         with self._lock:
-            self._finished.clear()
+            self._drop_results()
             self._sources.clear()
             self._stylizer = None
+            self.flows.purge_memory()
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
+
+    def _drop_results(self) -> None:
+        self._finished.clear()
+        self.stats.clear()
+        if isinstance(self.pass_store, MemoryPassStore):
+            self.pass_store.clear()
 
     # -- sequence -----------------------------------------------------------------------------
 
@@ -148,7 +190,7 @@ class StyleTransferNode:
             if not frames:
                 raise ValueError("begin_sequence needs at least one frame")
             if render_scale != self.render_scale or frames != self.frames:
-                self._finished.clear()
+                self._drop_results()
                 self._sources.clear()
             self.frames = frames
             self.render_scale = render_scale
@@ -168,12 +210,23 @@ class StyleTransferNode:
         p = self._preset
         return p.temporal.enabled or p.init.later in ("previous", "previous_warped")
 
+    def neighbours(self, t: int) -> list[tuple[int, int]]:
+        """(offset j, frame) for each t-j of the range that frame t's temporal terms use."""
+        i = self._index[t]
+        return [(j, self.frames[i - j]) for j in self.offsets if i - j >= 0]
+
     def frames_needed(self, t: int) -> list[int]:
-        """Source frames that render(t) reads: t and, with temporal terms, its predecessor."""
-        prev = self.previous_frame(t)
-        return [prev, t] if prev is not None and self.uses_previous() else [t]
+        """Source frames that render(t) reads: t and the frames t-j of its temporal terms.
+
+        With multi-pass every frame depends on every other: the whole range.
+        """
+        if self.multipass:
+            return list(self.frames)
+        return sorted([frame for _, frame in self.neighbours(t)] + [t], key=self._index.__getitem__)
 
     def is_finished(self, t: int) -> bool:
+        if self.multipass:
+            return self.pass_store.get(self._preset.multipass.passes - 1, t) is not None
         return t in self._finished
 
     def seed_finished(self, t: int, stylized_rgb: np.ndarray) -> None:
@@ -191,20 +244,38 @@ class StyleTransferNode:
         with self._lock:
             if t not in self._index:
                 raise KeyError(f"frame {t} is not in the sequence ({self.frames[0]}-{self.frames[-1]})")
-            chain = [t]
-            if self.uses_previous():
-                while (prev := self.previous_frame(chain[-1])) is not None and prev not in self._finished:
-                    chain.append(prev)
-            for frame in reversed(chain):
-                if frame not in self._finished:
+            if self.multipass:
+                last = self._preset.multipass.passes - 1
+                if self.pass_store.get(last, t) is None:
+                    self.run_passes(fetch)
+                result = self.pass_store.get(last, t)
+                assert result is not None
+            else:
+                for frame in self._missing_run(t):
                     self._render_one(frame, fetch)
+                result = self._finished[t]
             source = np.asarray(fetch(t), np.float32)
-            return self._output(t, source)
+            return self._output(result, source)
 
-    def _output(self, t: int, source: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(self._finished[t]).to(self.device, torch.float32)
+    def _missing_run(self, t: int) -> list[int]:
+        """Unfinished frames from the latest start whose max(J) predecessors are all finished."""
+        i = self._index[t]
+        reach = max(self.offsets, default=0)
+        start = i
+        while start > 0 and not all(
+            self.frames[k] in self._finished for k in range(max(0, start - reach), start)
+        ):
+            start -= 1
+        return [f for f in self.frames[start : i + 1] if f not in self._finished]
+
+    def _output(self, result: np.ndarray, source: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(result).to(self.device, torch.float32)
         rgb = caffe_deprocess(x).clamp(0.0, 1.0)
-        rgb = resize(rgb, source.shape[:2])[0].permute(1, 2, 0).cpu().numpy()
+        rgb = resize(rgb, source.shape[:2])
+        if self._preset.colour.preserve_colour:
+            original = torch.from_numpy(np.clip(source, 0.0, 1.0)).permute(2, 0, 1)[None].to(self.device)
+            rgb = keep_source_colour(rgb, original)
+        rgb = rgb[0].permute(1, 2, 0).cpu().numpy()
         if self._preset.colour.preserve_highlights:
             # The network only sees [0,1]; carry what lies outside (HDR highlights, negative
             # lobes) over the stylized result so that no value is silently clamped.
@@ -224,15 +295,24 @@ class StyleTransferNode:
         tensor = torch.from_numpy(np.ascontiguousarray(np.clip(full, 0.0, 1.0))).permute(2, 0, 1)[None]
         small = resize(tensor, hw)[0].permute(1, 2, 0).contiguous().numpy()
         self._sources[t] = small
-        while len(self._sources) > 3:
+        while len(self._sources) > max(self.offsets, default=1) + 2:  # the terms, t and the next
             self._sources.popitem(last=False)
         return small
 
     def _remember(self, t: int, x: torch.Tensor) -> None:
+        """Keep t; evict the least recently used frames outside the window the next frame needs."""
         self._finished[t] = x.detach().cpu().numpy()
         self._finished.move_to_end(t)
-        while len(self._finished) > self.max_cached_frames:
-            self._finished.popitem(last=False)
+        limit = self.max_cached_frames
+        if len(self._finished) <= limit:
+            return
+        i = self._index.get(t, 0)
+        window = set(self.frames[max(0, i - max(self.offsets, default=1) + 1) : i + 1])
+        for frame in list(self._finished):
+            if len(self._finished) <= limit:
+                break
+            if frame not in window:
+                del self._finished[frame]
 
     def _stylizer_ready(self) -> Stylizer:
         if self._stylizer is None:
@@ -242,55 +322,88 @@ class StyleTransferNode:
     def _tensor(self, image: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(image).to(self.device).permute(2, 0, 1)[None]
 
+    def _temporal_terms(
+        self, t: int, neighbours: Sequence[tuple[int, int, np.ndarray]], fetch: Fetch, stats: FrameStats
+    ) -> tuple[list[TemporalTerm], TemporalTerm]:
+        """Warped neighbour results with their c_long weights, and the nearest one with its raw c.
+
+        neighbours: (offset j, frame, its result in caffe space); the nearest comes first.
+        """
+        preset = self._preset
+        src = self._source(t, fetch)
+        warped: dict[int, torch.Tensor] = {}
+        weights: dict[int, torch.Tensor] = {}
+        started = time.perf_counter()
+        for offset, frame, result in neighbours:
+            pair = self.flows.get(
+                self._source(frame, fetch), src, preset.flow, preset.temporal.mask_blur_sigma
+            )
+            warped[offset] = warp(torch.from_numpy(result).to(self.device), self._tensor(pair.backward))
+            weights[offset] = self._tensor(pair.weights[..., None])
+        stats.flow_seconds += time.perf_counter() - started
+        nearest = min(warped)
+        used = (
+            long_term_weights(weights)
+            if preset.temporal.use_mask
+            else long_term_weights({j: torch.ones_like(c) for j, c in weights.items()})
+        )
+        terms = [TemporalTerm(warped[j], used[j]) for j in sorted(warped)]
+        return terms, TemporalTerm(warped[nearest], weights[nearest])
+
+    def _optimise(
+        self, content: torch.Tensor, init: torch.Tensor, terms: list[TemporalTerm], iterations: int
+    ) -> OptimiseResult:
+        preset = self._preset
+        result = stylize_multiscale(
+            self._stylizer_ready(), content, init, terms, iterations, preset.multiscale, self.cancel
+        )
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return result
+
     def _render_one(self, t: int, fetch: Fetch) -> None:
         preset = self._preset
-        stylizer = self._stylizer_ready()
         stats = FrameStats(frame=t)
         src = self._source(t, fetch)
         content = self._tensor(src)
-        prev = self.previous_frame(t) if self.uses_previous() else None
-        first = prev is None
-
-        temporal: TemporalTerm | None = None
-        init_mode = preset.init.first if first else preset.init.later
-        if not first:
-            prev_x = torch.from_numpy(self._finished[prev]).to(self.device)
-            started = time.perf_counter()
-            pair = self.flows.get(
-                self._source(prev, fetch), src, preset.flow, preset.temporal.mask_blur_sigma
-            )
-            stats.flow_seconds = time.perf_counter() - started
-            self._prefetch_next_flow(t, src, fetch)
-            backward = self._tensor(pair.backward)
-            weights = self._tensor(pair.weights[..., None])
-            warped = warp(prev_x, backward)
+        neighbours = [(j, f, self._finished[f]) for j, f in self.neighbours(t)]
+        self._prefetch_next_flows(t, fetch)
+        terms: list[TemporalTerm] = []
+        if neighbours:
+            all_terms, nearest = self._temporal_terms(t, neighbours, fetch, stats)
             if preset.temporal.enabled:
-                mask = weights if preset.temporal.use_mask else torch.ones_like(weights)
-                temporal = TemporalTerm(warped=warped, weights=mask)
-            if init_mode == "previous_warped":
-                fill = (
-                    caffe_preprocess(content) if preset.temporal.fill_disoccluded == "content" else 0 * warped
-                )
-                init = weights * warped + (1 - weights) * fill
-            elif init_mode == "previous":
-                init = prev_x
-            else:
-                init = self._simple_init(init_mode, content, t)
+                terms = all_terms
+            init = self._later_init(t, content, nearest)
         else:
-            self._prefetch_next_flow(t, src, fetch)
-            init = self._simple_init(init_mode, content, t)
+            init = self._simple_init(preset.init.first, content, t)
 
-        iterations = preset.optimiser.iterations_first if first else preset.optimiser.iterations
+        iterations = preset.optimiser.iterations if neighbours else preset.optimiser.iterations_first
         started = time.perf_counter()
-        result = stylizer.stylize(content, init, temporal, iterations, cancel=self.cancel)
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
+        result = self._optimise(content, init, terms, iterations)
+        self._record(stats, result, started)
+        self._remember(t, result.image)
+
+    def _record(self, stats: FrameStats, result: OptimiseResult, started: float) -> None:
         stats.optimise_seconds = time.perf_counter() - started
         stats.iterations = result.iterations
         stats.stopped_early = result.stopped_early
         stats.losses = result.history
-        self.stats[t] = stats
-        self._remember(t, result.image)
+        self.stats[stats.frame] = stats
+        self.total_iterations += result.iterations
+
+    def _later_init(self, t: int, content: torch.Tensor, nearest: TemporalTerm) -> torch.Tensor:
+        mode = self._preset.init.later
+        if mode == "previous_warped":
+            fill = (
+                caffe_preprocess(content)
+                if self._preset.temporal.fill_disoccluded == "content"
+                else torch.zeros_like(nearest.warped)
+            )
+            return nearest.weights * nearest.warped + (1 - nearest.weights) * fill
+        if mode == "previous":
+            prev = self.previous_frame(t)
+            return torch.from_numpy(self._finished[prev]).to(self.device)
+        return self._simple_init(mode, content, t)
 
     def _simple_init(self, mode: str, content: torch.Tensor, t: int) -> torch.Tensor:
         if mode == "content":
@@ -301,17 +414,88 @@ class StyleTransferNode:
         noise = torch.randn(content.shape, generator=gen) * self._preset.init.noise_std
         return noise.to(self.device)
 
-    def _prefetch_next_flow(self, t: int, src: np.ndarray, fetch: Fetch) -> None:
-        """Start the next pair's flow on a worker thread while this frame optimises."""
+    def _prefetch_next_flows(self, t: int, fetch: Fetch) -> None:
+        """Start the next frame's flows on the worker thread while this frame optimises."""
         i = self._index[t]
         if i + 1 >= len(self.frames) or not self.uses_previous():
             return
+        nxt = self.frames[i + 1]
         try:
-            nxt = self._source(self.frames[i + 1], fetch)
+            pairs = [(self._source(f, fetch), self._source(nxt, fetch)) for _, f in self.neighbours(nxt)]
         except Exception:
             # Only an optimisation: a bad next frame must fail when it is rendered, not this one.
             return
-        self.flows.prefetch(src, nxt, self._preset.flow, self._preset.temporal.mask_blur_sigma)
+        for prev_src, next_src in pairs:
+            self.flows.prefetch(prev_src, next_src, self._preset.flow, self._preset.temporal.mask_blur_sigma)
+
+    # -- multi-pass ---------------------------------------------------------------------------
+
+    def run_passes(self, fetch: Fetch, on_frame: PassCallback | None = None) -> None:
+        """Every pass over the whole range, resuming after the last complete pass in the store."""
+        with self._lock:
+            settings = self._preset.multipass
+            store = self.pass_store
+            for pass_index in range(last_complete_pass(store, settings.passes) + 1, settings.passes):
+                order = pass_order(self.frames, pass_index)
+                for position, t in enumerate(order):
+                    stats = None
+                    if store.get(pass_index, t) is None:
+                        stats = self._render_pass_frame(pass_index, order, position, fetch)
+                    if on_frame is not None:
+                        on_frame(pass_index, t, position, stats)
+                store.mark_complete(pass_index)
+                if pass_index >= 1:
+                    store.drop(pass_index - 1)  # the next pass reads only this one
+
+    def _render_pass_frame(
+        self, pass_index: int, order: list[int], position: int, fetch: Fetch
+    ) -> FrameStats:
+        preset = self._preset
+        settings = preset.multipass
+        store = self.pass_store
+        t = order[position]
+        self.rendering = (pass_index, t)
+        stats = FrameStats(frame=t, pass_index=pass_index)
+        content = self._tensor(self._source(t, fetch))
+        terms: list[TemporalTerm] = []
+        if pass_index == 0:
+            init = self._simple_init(preset.init.first, content, t)
+        else:
+            own = store.get(pass_index - 1, t)
+            if own is None:
+                raise RuntimeError(f"pass {pass_index - 1} has no result for frame {t}")
+            init = torch.from_numpy(own).to(self.device)
+            neighbours = [
+                (j, order[position - j], store.get(pass_index, order[position - j]))
+                for j in preset.temporal.offsets
+                if position - j >= 0
+            ]
+            if neighbours:
+                all_terms, nearest = self._temporal_terms(t, neighbours, fetch, stats)
+                init = blended_init(nearest.warped, nearest.weights, init, settings.blend)
+                if preset.temporal.enabled and pass_index >= settings.temporal_from:
+                    terms = all_terms
+        if pass_index >= 1 and position + 1 < len(order):
+            self._prefetch_pass_flows(order, position + 1, fetch)
+        started = time.perf_counter()
+        result = self._optimise(content, init, terms, settings.iterations)
+        self._record(stats, result, started)
+        store.put(pass_index, t, result.image.detach().cpu().numpy())
+        return stats
+
+    def _prefetch_pass_flows(self, order: list[int], position: int, fetch: Fetch) -> None:
+        nxt = order[position]
+        try:
+            nxt_src = self._source(nxt, fetch)
+            pairs = [
+                (self._source(order[position - j], fetch), nxt_src)
+                for j in self._preset.temporal.offsets
+                if position - j >= 0
+            ]
+        except Exception:
+            return
+        for prev_src, next_src in pairs:
+            self.flows.prefetch(prev_src, next_src, self._preset.flow, self._preset.temporal.mask_blur_sigma)
 
 
 def independent_preset(preset: Preset, init: str = "random") -> Preset:

@@ -25,10 +25,12 @@ import yaml
 
 from vst_node.errors import PresetError
 from vst_node.flow import DIS_PRESETS, FLOW_BACKENDS, FlowSettings
+from vst_node.losses import TEMPORAL_PENALTIES
+from vst_node.style_losses import STYLE_LOSS_KINDS
 
 DEFAULT_PRESET = "default"
 PRESETS_ENV = "VST_NODE_PRESETS"
-STYLE_LOSSES = ("gram",)
+STYLE_LOSSES = STYLE_LOSS_KINDS
 OPTIMISERS = ("lbfgs", "adam")
 FIRST_INITS = ("random", "content")
 LATER_INITS = ("random", "content", "previous", "previous_warped")
@@ -48,6 +50,7 @@ MIN_SIDE = 16  # VGG-19 pools four times before relu5_1; smaller frames have no 
 class StyleSettings:
     image: Path  # resolved relative to the preset file that named it
     scale: float = 1.0  # style image resized to the content area times this
+    projections: int = 64  # sliced Wasserstein: random directions per layer (0 = one per channel)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,33 @@ class TemporalSettings:
     use_mask: bool = True
     mask_blur_sigma: float = 0.8
     fill_disoccluded: str = "content"
+    offsets: tuple[int, ...] = (1,)  # J of Ruder et al. 4.3: (1,) = short-term only, (1, 2, 4) long-term
+    penalty: str = "squared"  # or "absolute": the robust penalty of Ruder's appendix
+
+    def validate(self) -> None:
+        if 1 not in self.offsets:
+            raise ValueError("temporal.offsets must include 1 (the previous frame)")
+
+
+@dataclass(frozen=True)
+class MultiPassSettings:
+    """Ruder et al. 4.4: pass 0 stylizes frames alone, later passes alternate direction."""
+
+    passes: int = 1  # 1 = the single sequential pass
+    iterations: int = 100  # per frame and pass
+    blend: float = 0.5  # delta: weight of the warped neighbour against the frame's last pass
+    temporal_from: int = 8  # first pass (counting from 0) with the temporal loss
+
+
+@dataclass(frozen=True)
+class MultiScaleSettings:
+    """Optimise a downscaled frame first, then refine at each finer level (METHOD.md section 3)."""
+
+    levels: int = 1  # 1 = optimise at the processing size only
+    factor: float = 0.5  # side of each coarser level relative to the next finer one
+    refine: float = 0.25  # iterations at each finer level, as a fraction of the frame's budget
+    style_exponent: float = 0.5  # style weight x (area ratio)^this at a coarser level
+    temporal_exponent: float = 0.25  # temporal weight x (area ratio)^this at a coarser level
 
 
 @dataclass(frozen=True)
@@ -100,6 +130,7 @@ class ResolutionSettings:
 class ColourSettings:
     input: str = "auto"  # "auto" or an OCIO colour interop id / colour-space name
     preserve_highlights: bool = True
+    preserve_colour: bool = False  # keep the input's colours: only luminance/texture is stylized
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,6 +147,8 @@ class Preset:
     flow: FlowSettings = field(default_factory=FlowSettings)
     temporal: TemporalSettings = field(default_factory=TemporalSettings)
     resolution: ResolutionSettings = field(default_factory=ResolutionSettings)
+    multiscale: MultiScaleSettings = field(default_factory=MultiScaleSettings)
+    multipass: MultiPassSettings = field(default_factory=MultiPassSettings)
     colour: ColourSettings = field(default_factory=ColourSettings)
     strength: float = 1.0  # 0 = identity
 
@@ -129,12 +162,15 @@ SECTIONS: dict[str, type] = {
     "flow": FlowSettings,
     "temporal": TemporalSettings,
     "resolution": ResolutionSettings,
+    "multiscale": MultiScaleSettings,
+    "multipass": MultiPassSettings,
     "colour": ColourSettings,
 }
 SCALARS = ("name", "description", "style_loss", "strength")
 TOP_KEYS = (
     "name", "description", "extends", "style", "weights", "layers", "style_loss",
-    "optimiser", "init", "flow", "temporal", "resolution", "colour", "strength",
+    "optimiser", "init", "flow", "temporal", "resolution", "multiscale", "multipass", "colour",
+    "strength",
 )  # fmt: skip
 
 
@@ -145,7 +181,7 @@ TOP_KEYS = (
 class Rule:
     """What one key accepts; `check` returns (converted value, None) or (None, what was expected)."""
 
-    kind: str  # bool|int|float|str|text|path|layers|colourspace|any; a trailing "?" also allows null
+    kind: str  # bool|int|float|str|text|path|layers|offsets|colourspace|any; a trailing "?" allows null
     ge: float | None = None
     gt: float | None = None
     le: float | None = None
@@ -163,6 +199,7 @@ class Rule:
             "text": "a string",
             "path": "a path to a readable image",
             "layers": "a non-empty list of VGG-19 layer names (relu1_1 .. relu5_4)",
+            "offsets": "a list of distinct frame offsets >= 1 that includes 1, e.g. [1, 2, 4]",
             "colourspace": "'auto' or an OCIO colour interop id / colour-space name (e.g. lin_rec709_scene)",
             "any": "a value",
         }[base]
@@ -170,6 +207,8 @@ class Rule:
             text += f" from {self.ge:g} to {self.le:g}"
         elif self.ge is not None:
             text += f" >= {self.ge:g}"
+        elif self.gt is not None and self.le is not None:
+            text += f" > {self.gt:g} and <= {self.le:g}"
         elif self.gt is not None:
             text += f" > {self.gt:g}"
         return ("null or " + text) if self.kind.endswith("?") else text
@@ -209,6 +248,15 @@ class Rule:
             ):
                 return bad
             return tuple(items), None
+        if kind == "offsets":
+            items = [value] if isinstance(value, int) else value
+            ok = (
+                isinstance(items, (list, tuple))
+                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in items)
+                and 1 in items
+                and len(set(items)) == len(items)
+            )
+            return (tuple(sorted(items)), None) if ok else bad
         if kind == "any":  # a field this module does not know yet: its dataclass judges the value
             return (tuple(value) if isinstance(value, list) else value), None
         raise AssertionError(kind)
@@ -229,6 +277,7 @@ RULES: dict[str, Rule] = {
     "strength": Rule("float", ge=0, le=1),
     "style.image": Rule("path"),
     "style.scale": Rule("float", gt=0),
+    "style.projections": Rule("int", ge=0),
     "weights.content": _NUM0,
     "weights.style": _NUM0,
     "weights.temporal": _NUM0,
@@ -251,10 +300,22 @@ RULES: dict[str, Rule] = {
     "temporal.use_mask": Rule("bool"),
     "temporal.mask_blur_sigma": _NUM0,
     "temporal.fill_disoccluded": Rule("str", choices=FILL_MODES),
+    "temporal.offsets": Rule("offsets"),
+    "temporal.penalty": Rule("str", choices=TEMPORAL_PENALTIES),
+    "multiscale.levels": Rule("int", ge=1, le=6),
+    "multiscale.factor": Rule("float", ge=0.1, le=0.9),
+    "multiscale.refine": Rule("float", gt=0, le=1),
+    "multiscale.style_exponent": Rule("float", ge=0, le=4),
+    "multiscale.temporal_exponent": Rule("float", ge=0, le=4),
+    "multipass.passes": Rule("int", ge=1),
+    "multipass.iterations": Rule("int", ge=1),
+    "multipass.blend": Rule("float", ge=0, le=1),
+    "multipass.temporal_from": Rule("int", ge=0),
     "resolution.scale": Rule("float", gt=0),
     "resolution.max_side": Rule("int?", ge=MIN_SIDE),
     "colour.input": Rule("colourspace"),
     "colour.preserve_highlights": Rule("bool"),
+    "colour.preserve_colour": Rule("bool"),
 }
 
 
@@ -758,6 +819,6 @@ def preset_digest(preset: Preset, sections: Iterable[str]) -> str:
         except OSError as exc:
             raise PresetError(f"{image}: expected a readable style image, got {exc.strerror}") from exc
         image_hash = _file_sha256(str(image.resolve()), stat.st_mtime_ns, stat.st_size)
-        payload["style"] = {"image_sha256": image_hash, "scale": preset.style.scale}
+        payload["style"] = {**resolved["style"], "image": None, "image_sha256": image_hash}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()

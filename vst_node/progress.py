@@ -25,6 +25,7 @@ class Progress:
         self.tty = self.stream.isatty() if tty is None else tty
         self.width = width
         self.done = 0
+        self.stage = ""  # e.g. "pass 3/15", shown before the frame
         self.started = time.perf_counter()
 
     def _eta(self) -> str:
@@ -36,15 +37,16 @@ class Progress:
     def frame_done(self, frame: int, detail: str = "", skipped: bool = False) -> None:
         self.done += 1
         state = "skipped (exists)" if skipped else detail
+        where = f"{self.stage} frame {frame}" if self.stage else f"frame {frame}"
         if self.tty:
             filled = round(self.width * self.done / max(self.total, 1))
             bar = "#" * filled + "-" * (self.width - filled)
-            line = f"\r[{bar}] {self.done}/{self.total} frame {frame} {state} eta {self._eta()}"
+            line = f"\r[{bar}] {self.done}/{self.total} {where} {state} eta {self._eta()}"
             self.stream.write(line.ljust(100)[:100])
             if self.done == self.total:
                 self.stream.write("\n")
         else:
-            self.stream.write(f"frame {frame} ({self.done}/{self.total}) {state}".rstrip() + "\n")
+            self.stream.write(f"{where} ({self.done}/{self.total}) {state}".rstrip() + "\n")
         self.stream.flush()
 
     def message(self, text: str) -> None:

@@ -9,6 +9,7 @@ unreliable), or its backward-displaced position leaves the frame. Everything is 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import kornia.filters
 import torch.nn.functional as F
@@ -83,3 +84,18 @@ def reliability_weights(forward: Tensor, backward: Tensor, blur_sigma: float = 0
             weights, (size, size), (blur_sigma, blur_sigma), border_type="replicate"
         )
     return weights.clamp(0.0, 1.0)
+
+
+def long_term_weights(weights: Mapping[int, Tensor]) -> dict[int, Tensor]:
+    """c_long for each offset j (Ruder et al. 4.3): max(c_j - sum of c_k over k < j, 0).
+
+    A pixel links only to the closest past frame where it was reliably visible, so a long-term term
+    never pulls against a short-term one that already covers the pixel.
+    """
+    out: dict[int, Tensor] = {}
+    covered: Tensor | None = None
+    for offset in sorted(weights):
+        c = weights[offset]
+        out[offset] = c if covered is None else (c - covered).clamp_min(0.0)
+        covered = c if covered is None else covered + c
+    return out

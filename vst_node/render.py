@@ -21,7 +21,8 @@ from . import __version__
 from .colour import from_network, input_colorspace, output_colorspace, to_network, transform_attributes
 from .errors import InputError, RenderError, VstError
 from .image_io import Frame, probe_frame, read_frame, write_frame
-from .node import STYLIZED_SECTIONS, StyleTransferNode
+from .multipass import DiskPassStore, fingerprint
+from .node import STYLIZED_SECTIONS, FrameStats, StyleTransferNode
 from .optimise import CancelCheck
 from .presets import Preset, preset_digest
 from .progress import Progress
@@ -179,34 +180,25 @@ def render_sequence(
     report = RenderReport(frames=frames)
     out_space = output_colorspace(job.output.path(frames[0]))
     reader = SourceReader(job, report.times)
-    node = node_factory(job.preset, device=job.device, cache_dir=job.cache_dir, cancel=cancel)
+    # max_cached_frames=None: the node keeps exactly the max(J) frames the next frame needs.
+    node = node_factory(
+        job.preset, device=job.device, cache_dir=job.cache_dir, cancel=cancel, max_cached_frames=None
+    )
     node.begin_sequence(frames)
-    progress = progress or Progress(len(frames))
+    passes = job.preset.multipass.passes
+    progress = progress or Progress(len(frames) * passes)
+    digest = preset_digest(job.preset, STYLIZED_SECTIONS)
     attributes_base = {
         "Software": f"vst-node {__version__}",
         "vst:preset": job.preset.name,
-        "vst:preset_digest": preset_digest(job.preset, STYLIZED_SECTIONS),
+        "vst:preset_digest": digest,
     }
+    writer = _FrameWriter(job, reader, out_space, attributes_base, report)
     try:
-        for index, frame in enumerate(frames):
-            out_path = job.output.path(frame)
-            if job.resume and out_path.exists():
-                _warn_if_other_settings(out_path, attributes_base["vst:preset_digest"], progress)
-                nxt = frames[index + 1] if index + 1 < len(frames) else None
-                if nxt is not None and not job.output.path(nxt).exists():
-                    node.seed_finished(frame, _read_finished(out_path, out_space))
-                report.skipped.append(frame)
-                progress.frame_done(frame, skipped=True)
-                continue
-            try:
-                _render_frame(node, reader, job, frame, out_path, out_space, attributes_base, report)
-            except VstError as exc:
-                report.failed[frame] = str(exc)
-                progress.message(f"error: frame {frame}: {exc}")
-                break
-            stats = node.stats.get(frame)
-            detail = f"{stats.iterations} it, {stats.optimise_seconds:.1f}s" if stats else ""
-            progress.frame_done(frame, detail)
+        if passes > 1:
+            _render_passes(node, job, frames, writer, progress, report)
+        else:
+            _render_in_order(node, job, frames, writer, progress, report)
     finally:
         node.end_sequence()
         node.close()
@@ -215,32 +207,151 @@ def render_sequence(
     return report
 
 
-def _render_frame(
+def _render_in_order(
     node: StyleTransferNode,
-    reader: SourceReader,
     job: RenderJob,
-    frame: int,
-    out_path: Path,
-    out_space: str,
-    attributes_base: dict[str, str],
+    frames: list[int],
+    writer: _FrameWriter,
+    progress: Progress,
     report: RenderReport,
 ) -> None:
-    image, _rgb, alpha, in_space = reader.decoded(frame)
+    reach = max(node.offsets, default=1)
+    digest = writer.attributes["vst:preset_digest"]
+    out_space = writer.out_space
+    for index, frame in enumerate(frames):
+        out_path = job.output.path(frame)
+        if job.resume and out_path.exists():
+            _warn_if_other_settings(out_path, digest, progress)
+            later = frames[index + 1 : index + 1 + reach]
+            if any(not job.output.path(f).exists() for f in later):
+                node.seed_finished(frame, _read_finished(out_path, out_space))  # a term of a frame to do
+            report.skipped.append(frame)
+            progress.frame_done(frame, skipped=True)
+            continue
+        try:
+            stylized = _stylize(node, writer.reader, job, frame)
+            writer.write(frame, stylized, node.stats.get(frame))
+        except VstError as exc:
+            report.failed[frame] = str(exc)
+            progress.message(f"error: frame {frame}: {exc}")
+            break
+        progress.frame_done(frame, _detail(node.stats.get(frame)))
+
+
+def _render_passes(
+    node: StyleTransferNode,
+    job: RenderJob,
+    frames: list[int],
+    writer: _FrameWriter,
+    progress: Progress,
+    report: RenderReport,
+) -> None:
+    """Multi-pass: every pass over the range, results per pass on disk; the last pass is written.
+
+    With --resume, complete passes are not redone and a pass resumes at its first missing frame;
+    without it, earlier intermediate results are discarded.
+    """
+    passes = job.preset.multipass.passes
+    outputs = [job.output.path(f) for f in frames]
+    if job.resume and all(path.exists() for path in outputs):
+        for frame, path in zip(frames, outputs, strict=True):
+            _warn_if_other_settings(path, writer.attributes["vst:preset_digest"], progress)
+            report.skipped.append(frame)
+        progress.done = progress.total - len(frames)
+        for frame in frames:
+            progress.frame_done(frame, skipped=True)
+        return
+    store: DiskPassStore | None = None
+    if job.cache_dir is not None:
+        key = _passes_fingerprint(job, frames, writer.attributes["vst:preset_digest"])
+        root = Path(job.cache_dir) / "passes" / key[:24]
+        if not job.resume:
+            DiskPassStore(root, key).remove()
+        store = DiskPassStore(root, key)
+        node.pass_store = store
+    elif job.resume:
+        progress.message("note: --no-cache keeps passes in memory: a multi-pass render restarts from pass 1")
+    last = passes - 1
+
+    def on_frame(pass_index: int, frame: int, position: int, stats: FrameStats | None) -> None:
+        progress.stage = f"pass {pass_index + 1}/{passes}"
+        if stats is not None:
+            report.times.flow += stats.flow_seconds
+            report.times.optimise += stats.optimise_seconds
+            report.iterations[frame] = report.iterations.get(frame, 0) + stats.iterations
+        if pass_index == last:
+            path = job.output.path(frame)
+            if job.resume and path.exists() and stats is None:
+                report.skipped.append(frame)
+                progress.frame_done(frame, skipped=True)
+                return
+            writer.write(frame, _stylize(node, writer.reader, job, frame), None)
+        progress.frame_done(frame, _detail(stats) if stats else "done earlier")
+
     try:
-        stylized = node.render(frame, reader)
+        node.run_passes(writer.reader, on_frame=on_frame)
+    except (RuntimeError, FloatingPointError, VstError) as exc:
+        pass_index, frame = node.rendering or (0, frames[0])
+        message = f"pass {pass_index + 1}/{passes}: {exc}"
+        report.failed[frame] = message
+        progress.message(f"error: frame {frame}: {message}")
+        return
+    if store is not None:
+        store.remove()  # everything is in the output now
+
+
+def _passes_fingerprint(job: RenderJob, frames: list[int], digest: str) -> str:
+    """What the intermediate passes depend on: settings, the exact source files, the range."""
+    sources = []
+    for frame in frames:
+        path = job.source.path(frame)
+        stat = path.stat()
+        sources.append((str(path.resolve()), stat.st_size, stat.st_mtime_ns))
+    return fingerprint(digest, job.layer, frames, sources, __version__)
+
+
+def _detail(stats: FrameStats | None) -> str:
+    return f"{stats.iterations} it, {stats.optimise_seconds:.1f}s" if stats else ""
+
+
+def _stylize(node: StyleTransferNode, reader: SourceReader, job: RenderJob, frame: int) -> np.ndarray:
+    try:
+        return node.render(frame, reader)
     except (RuntimeError, FloatingPointError) as exc:
         raise RenderError(f"{job.source.path(frame)}: stylization failed: {exc}") from exc
-    stats = node.stats.get(frame)
-    if stats is not None:
-        report.times.flow += stats.flow_seconds
-        report.times.optimise += stats.optimise_seconds
-        report.iterations[frame] = stats.iterations
-    started = time.perf_counter()
-    rgba = from_network(stylized, alpha, out_space)
-    report.times.colour += time.perf_counter() - started
-    attributes = {**attributes_base, **transform_attributes(in_space, out_space)}
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    write_frame(out_path, rgba, like=image, attributes=attributes)
-    report.times.write += time.perf_counter() - started
-    report.written.append(frame)
+
+
+class _FrameWriter:
+    """Network RGB back to the output colour space, original alpha and header; temp file + rename."""
+
+    def __init__(
+        self,
+        job: RenderJob,
+        reader: SourceReader,
+        out_space: str,
+        attributes: dict[str, str],
+        report: RenderReport,
+    ) -> None:
+        self.job = job
+        self.reader = reader
+        self.out_space = out_space
+        self.attributes = attributes
+        self.report = report
+
+    def write(self, frame: int, stylized: np.ndarray, stats: FrameStats | None) -> None:
+        report = self.report
+        image, _rgb, alpha, in_space = self.reader.decoded(frame)
+        if stats is not None:
+            report.times.flow += stats.flow_seconds
+            report.times.optimise += stats.optimise_seconds
+            report.iterations[frame] = stats.iterations
+        started = time.perf_counter()
+        rgba = from_network(stylized, alpha, self.out_space)
+        report.times.colour += time.perf_counter() - started
+        attributes = {**self.attributes, **transform_attributes(in_space, self.out_space)}
+        out_path = self.job.output.path(frame)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        write_frame(out_path, rgba, like=image, attributes=attributes)
+        report.times.write += time.perf_counter() - started
+        report.written.append(frame)

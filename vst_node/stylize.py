@@ -7,6 +7,7 @@ processing size; only the image being optimised goes through it every iteration.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from .colour import input_colorspace, to_network
 from .errors import PresetError
 from .image_io import read_frame
 from .optimise import CancelCheck, OptimiseResult, optimise_image
-from .presets import Preset
+from .presets import LossWeights, Preset
+from .style_losses import make_style_loss
 from .vgg import caffe_preprocess, deepest_layer, load_vgg19
 
 
@@ -29,6 +31,18 @@ class TemporalTerm:
 
     warped: torch.Tensor  # (1,3,H,W) caffe space
     weights: torch.Tensor  # (1,1,H,W) in [0,1]
+
+    def resized(self, size: tuple[int, int]) -> TemporalTerm:
+        return TemporalTerm(resize(self.warped, size), resize(self.weights, size).clamp(0.0, 1.0))
+
+
+Temporal = TemporalTerm | Sequence[TemporalTerm] | None
+
+
+def temporal_terms(temporal: Temporal) -> list[TemporalTerm]:
+    if temporal is None:
+        return []
+    return [temporal] if isinstance(temporal, TemporalTerm) else list(temporal)
 
 
 def resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -67,36 +81,42 @@ class Stylizer:
         layers = (*preset.layers.content, *preset.layers.style)
         self.net = load_vgg19(deepest_layer(layers), str(device))
         self._style_rgb = torch.from_numpy(load_style_image(preset.style.image)).permute(2, 0, 1)[None]
-        self._grams: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
+        self.style_loss = make_style_loss(preset.style_loss, preset.style.projections, preset.init.seed)
+        self._targets: dict[tuple[int, int], dict] = {}
 
-    def style_grams(self, content_hw: tuple[int, int]) -> dict[str, torch.Tensor]:
-        if content_hw not in self._grams:
+    def style_targets(self, content_hw: tuple[int, int]) -> dict:
+        """The style image's statistics at the size that matches a frame of `content_hw` (cached)."""
+        if content_hw not in self._targets:
             size = style_size(content_hw, tuple(self._style_rgb.shape[-2:]), self.preset.style.scale)
             style = resize(self._style_rgb.to(self.device), size)
             with torch.no_grad():
                 feats = self.net(caffe_preprocess(style), self.preset.layers.style)
-            self._grams[content_hw] = {k: losses.gram_matrix(v) for k, v in feats.items()}
-        return self._grams[content_hw]
+                self._targets[content_hw] = self.style_loss.targets(feats)
+        return self._targets[content_hw]
 
-    def loss_function(self, content_rgb: torch.Tensor, temporal: TemporalTerm | None):
-        """Builds L = a*content + b*style + g*temporal + tv for one frame."""
-        w = self.preset.weights
+    def loss_function(
+        self, content_rgb: torch.Tensor, temporal: Temporal, weights: LossWeights | None = None
+    ):
+        """Builds L = a*content + b*style + g*sum_j temporal_j + tv for one frame."""
+        w = weights or self.preset.weights
+        penalty = self.preset.temporal.penalty
+        terms = temporal_terms(temporal) if w.temporal > 0 else []
         content_layers = self.preset.layers.content
         style_layers = self.preset.layers.style
         wanted = (*content_layers, *style_layers)
         with torch.no_grad():
             content_targets = self.net(caffe_preprocess(content_rgb), content_layers)
-        grams = self.style_grams(tuple(content_rgb.shape[-2:]))
+        targets = self.style_targets(tuple(content_rgb.shape[-2:]))
 
         def loss(x: torch.Tensor) -> torch.Tensor:
             feats = self.net(x, wanted)
-            total = w.style * losses.style_loss(feats, grams)
+            total = w.style * self.style_loss(feats, targets)
             for name in content_layers:
                 total = total + w.content * losses.content_loss(feats[name], content_targets[name])
             if w.tv > 0:
                 total = total + w.tv * losses.total_variation(x)
-            if temporal is not None and w.temporal > 0:
-                total = total + w.temporal * losses.temporal_loss(x, temporal.warped, temporal.weights)
+            for term in terms:
+                total = total + w.temporal * losses.temporal_loss(x, term.warped, term.weights, penalty)
             return total
 
         return loss
@@ -105,15 +125,16 @@ class Stylizer:
         self,
         content_rgb: torch.Tensor,
         init: torch.Tensor,
-        temporal: TemporalTerm | None,
+        temporal: Temporal,
         iterations: int,
         cancel: CancelCheck | None = None,
+        weights: LossWeights | None = None,
     ) -> OptimiseResult:
         """Optimise from `init` (caffe space); returns the result in caffe space."""
         opt = self.preset.optimiser
         return optimise_image(
             init,
-            self.loss_function(content_rgb, temporal),
+            self.loss_function(content_rgb, temporal, weights),
             method=opt.method,
             iterations=iterations,
             tolerance=opt.tolerance,
@@ -129,5 +150,6 @@ class Stylizer:
             feats = self.net(x, wanted)
             targets = self.net(caffe_preprocess(content_rgb), self.preset.layers.content)
             content = sum(float(losses.content_loss(feats[k], targets[k])) for k in targets)
-            style = float(losses.style_loss(feats, self.style_grams(tuple(content_rgb.shape[-2:]))))
+            targets = self.style_targets(tuple(content_rgb.shape[-2:]))
+            style = float(self.style_loss(feats, targets))
         return {"content": content, "style": style}
