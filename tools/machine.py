@@ -16,3 +16,16 @@ def describe() -> str:
                 model = line.split(":", 1)[1].strip()
                 break
     return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def write_results(path: Path | None, device: str, payload: dict) -> None:
+    """The benchmark's JSON, stamped with where it ran (machine, torch threads, device)."""
+    if path is None:
+        return
+    import json
+
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = {"machine": describe(), "torch_threads": torch.get_num_threads(), "device": device}
+    path.write_text(json.dumps({**stamp, **payload}, indent=2))

@@ -15,7 +15,6 @@ two cores; they are printed with the table.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from machine import describe
+from machine import describe, write_results
 
 from vst_node.evaluation import Clip, MethodResult, evaluate_methods, shot_clip
 from vst_node.flo import read_flo
@@ -149,21 +148,15 @@ def main() -> int:
         f"{args.pass_iterations}, temporal loss from pass {args.temporal_from}; long-term J={args.offsets}"
     )
     print("\n".join(lines))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(
-                {
-                    "machine": describe(),
-                    "torch_threads": torch.get_num_threads(),
-                    "device": args.device,
-                    "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-                    "table": table,
-                    "wall_seconds": time.perf_counter() - started,
-                },
-                indent=2,
-            )
-        )
+    write_results(
+        args.json,
+        args.device,
+        {
+            "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+            "table": table,
+            "wall_seconds": time.perf_counter() - started,
+        },
+    )
     return 0
 
 

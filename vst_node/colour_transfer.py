@@ -12,7 +12,11 @@ import torch
 
 
 def keep_source_colour(stylized: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
-    """(N,3,H,W) RGB: Y of `stylized`, Cb and Cr of `source` (same size, same encoding)."""
+    """(N,3,H,W) RGB: Y of `stylized`, Cb and Cr of `source` (same size, same encoding).
+
+    A dark stroke under a saturated input colour has no RGB in [0,1]; it is clipped there, as
+    everything the network produces is (highlights above 1 are carried over separately).
+    """
     luma = kornia.color.rgb_to_ycbcr(stylized)[:, :1]
     chroma = kornia.color.rgb_to_ycbcr(source)[:, 1:]
     return kornia.color.ycbcr_to_rgb(torch.cat([luma, chroma], dim=1))

@@ -21,7 +21,7 @@ from . import __version__
 from .colour import from_network, input_colorspace, output_colorspace, to_network, transform_attributes
 from .errors import InputError, RenderError, VstError
 from .image_io import Frame, probe_frame, read_frame, write_frame
-from .multipass import DiskPassStore, fingerprint
+from .multipass import DiskPassStore, fingerprint, last_complete_pass
 from .node import STYLIZED_SECTIONS, FrameStats, StyleTransferNode
 from .optimise import CancelCheck
 from .presets import Preset, preset_digest
@@ -288,6 +288,10 @@ def _render_passes(
             writer.write(frame, _stylize(node, writer.reader, job, frame), None)
         progress.frame_done(frame, _detail(stats) if stats else "done earlier")
 
+    done = last_complete_pass(node.pass_store, passes) + 1
+    if done:
+        progress.done += done * len(frames)
+        progress.message(f"resuming: pass {'1' if done == 1 else f'1-{done}'} of {passes} done earlier")
     try:
         node.run_passes(writer.reader, on_frame=on_frame)
     except (RuntimeError, FloatingPointError, VstError) as exc:

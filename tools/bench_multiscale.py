@@ -1,0 +1,151 @@
+#!/usr/bin/env python
+"""Multi-scale against single-scale optimisation of one frame: seconds and final total loss.
+
+    python tools/bench_multiscale.py --sizes 512x218 --json docs/benchmarks/multiscale.json
+
+For each size the same frame (Sintel alley_2 frame 1 resized, or the built-in shot when the
+shared data is absent) is stylized from the content image, once at full size only and once coarse
+to fine, side by side in one process. Both are scored with the same full-size loss (the preset's
+weights). "single reaches it" is when the single-scale run first got down to the multi-scale
+result's loss (interpolated over its loss history), the fair time to compare against.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from machine import describe, write_results
+
+from vst_node.evaluation import network_frames
+from vst_node.multiscale import stylize_multiscale
+from vst_node.presets import load_preset
+from vst_node.stylize import Stylizer
+from vst_node.synthetic import make_shot
+from vst_node.vgg import caffe_preprocess
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def load_frame(data: Path, width: int, height: int) -> tuple[np.ndarray, str]:
+    path = data / "sintel" / "alley_2" / "clean" / "frame_0001.png"
+    if path.is_file():
+        rgb = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+        return rgb.astype(np.float32) / 255.0, "sintel alley_2 frame 1"
+    return network_frames(make_shot(width=width, height=height, n_frames=2))[0], "built-in shot"
+
+
+def seconds_to_reach(history: list[float], window: int, iterations: int, seconds: float, target: float):
+    """When a run with this loss history first got to `target` (None if it never did)."""
+    per_iteration = seconds / max(iterations, 1)
+    points = [(min((k + 1) * window, iterations) * per_iteration, loss) for k, loss in enumerate(history)]
+    previous = (0.0, float("inf"))
+    for t, loss in points:
+        if loss <= target:
+            if not np.isfinite(previous[1]):
+                return t
+            fraction = (previous[1] - target) / (previous[1] - loss)
+            return previous[0] + fraction * (t - previous[0])
+        previous = (t, loss)
+    return None
+
+
+def run(stylizer: Stylizer, content: torch.Tensor, iterations: int, settings) -> dict:
+    loss = stylizer.loss_function(content, None)
+    started = time.perf_counter()
+    result = stylize_multiscale(stylizer, content, caffe_preprocess(content), None, iterations, settings)
+    seconds = time.perf_counter() - started
+    with torch.no_grad():
+        final = float(loss(result.image))
+    return {
+        "seconds": seconds,
+        "loss": final,
+        "iterations": result.level_iterations,
+        "sizes": result.level_sizes,
+        "history": result.history,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", nargs="+", default=["512x218"])
+    parser.add_argument("--preset", default="default")
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument(
+        "--iterations", type=int, default=None, help="default: the preset's first-frame budget"
+    )
+    parser.add_argument("--levels", type=int, default=2)
+    parser.add_argument("--refine", type=float, default=0.25)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    single_preset = load_preset(args.preset, args.overrides)
+    multi_preset = load_preset(
+        args.preset, [*args.overrides, f"multiscale.levels={args.levels}", f"multiscale.refine={args.refine}"]
+    )
+    iterations = args.iterations or single_preset.optimiser.iterations_first
+    device = torch.device(args.device)
+    stylizer = Stylizer(single_preset, device)
+    window = single_preset.optimiser.tolerance_window
+    rows = []
+    columns = ("size", "method", "iterations", "seconds", "total loss", "single reaches it")
+    header = " ".join(
+        f"{c:{w}}" for c, w in zip(columns, (">9", "<22", ">16", ">8", ">12", ">18"), strict=True)
+    )
+    print(f"machine: {describe()}, torch threads {torch.get_num_threads()}, device {args.device}")
+    print(header)
+    print("-" * len(header))
+    for size in args.sizes:
+        width, height = (int(v) for v in size.split("x"))
+        frame, source = load_frame(args.data, width, height)
+        content = torch.from_numpy(frame).permute(2, 0, 1)[None].to(device)
+        stylizer.loss_function(content, None)  # style targets and warm-up outside the timings
+        single = run(stylizer, content, iterations, single_preset.multiscale)
+        multi = run(stylizer, content, iterations, multi_preset.multiscale)
+        reach = seconds_to_reach(
+            single["history"], window, sum(single["iterations"]), single["seconds"], multi["loss"]
+        )
+        for name, r in (("single-scale", single), (f"multi-scale ({args.levels} levels)", multi)):
+            its = "+".join(str(i) for i in r["iterations"])
+            extra = "" if r is single else ("never" if reach is None else f"{reach:.1f}s")
+            print(f"{size:>9} {name:<22} {its:>16} {r['seconds']:>8.1f} {r['loss']:>12.1f} {extra:>18}")
+        rows.append(
+            {
+                "size": size,
+                "source": source,
+                "single": single,
+                "multi": multi,
+                "single_seconds_to_reach_multi_loss": reach,
+                "speedup": single["seconds"] / multi["seconds"],
+                "loss_ratio": multi["loss"] / single["loss"],
+            }
+        )
+        ratios = f"loss x{rows[-1]['loss_ratio']:.3f}, time x{1 / rows[-1]['speedup']:.2f}"
+        print(f"{size:>9} multi/single: {ratios}", flush=True)
+    write_results(
+        args.json,
+        args.device,
+        {
+            "preset": single_preset.name,
+            "overrides": args.overrides,
+            "iterations": iterations,
+            "levels": args.levels,
+            "refine": args.refine,
+            "rows": rows,
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
