@@ -114,3 +114,19 @@ def test_resume_rebuilds_every_frame_the_offsets_reach(tiny_sequence, tmp_path):
     report = render_sequence(job("1001-1004", True), Progress(4, io.StringIO()), node_factory=Recording)
     assert report.skipped == [1001, 1002, 1003] and report.written == [1004]
     assert seeded == [1002, 1003]  # 1004 needs 1003 (j=1) and 1002 (j=2); 1001 is not read back
+
+
+def test_scrubbing_with_gaps_in_the_cache_keeps_what_the_run_reads(tiny_frames):
+    """Frames 0 and 2 finished, 1 not: rendering 3 (J={1,2}) must re-render 1 without evicting 2."""
+    fetch = lambda t: tiny_frames[t]  # noqa: E731
+    preset = load_preset("default", (*TINY, "temporal.offsets=[1, 2]"))
+    reference = StyleTransferNode(preset, device="cpu")
+    reference.begin_sequence(range(4))
+    expected = [reference.render(t, fetch) for t in range(4)]
+    node = StyleTransferNode(preset, device="cpu", max_cached_frames=None)
+    node.begin_sequence(range(4))
+    node.render(2, fetch)
+    node._finished.pop(1)  # as if evicted, while a host-side cache still had frame 0
+    node._finished[0] = reference._finished[0]
+    assert sorted(node._finished) == [0, 2]
+    np.testing.assert_array_equal(node.render(3, fetch), expected[3])

@@ -110,6 +110,7 @@ class StyleTransferNode:
         self._cache_limit = max_cached_frames
         self._lock = threading.RLock()
         self._finished: OrderedDict[int, np.ndarray] = OrderedDict()  # frame -> caffe-space result
+        self._pinned: set[int] = set()  # finished frames the running render still reads
         self._sources: OrderedDict[int, np.ndarray] = OrderedDict()  # frame -> processing-size rgb
         self.frames: list[int] = []
         self._index: dict[int, int] = {}
@@ -251,14 +252,20 @@ class StyleTransferNode:
                 result = self.pass_store.get(last, t)
                 assert result is not None
             else:
-                for frame in self._missing_run(t):
-                    self._render_one(frame, fetch)
+                run, self._pinned = self._missing_run(t)
+                try:
+                    for frame in run:
+                        self._render_one(frame, fetch)
+                finally:
+                    self._pinned = set()
                 result = self._finished[t]
+                self._evict(t)
             source = np.asarray(fetch(t), np.float32)
             return self._output(result, source)
 
-    def _missing_run(self, t: int) -> list[int]:
-        """Unfinished frames from the latest start whose max(J) predecessors are all finished."""
+    def _missing_run(self, t: int) -> tuple[list[int], set[int]]:
+        """Unfinished frames from the latest start whose max(J) predecessors are all finished,
+        and the finished frames that run reads (they must not be evicted while it renders)."""
         i = self._index[t]
         reach = max(self.offsets, default=0)
         start = i
@@ -266,7 +273,10 @@ class StyleTransferNode:
             self.frames[k] in self._finished for k in range(max(0, start - reach), start)
         ):
             start -= 1
-        return [f for f in self.frames[start : i + 1] if f not in self._finished]
+        span = self.frames[max(0, start - reach) : i + 1]
+        return [f for f in self.frames[start : i + 1] if f not in self._finished], {
+            f for f in span if f in self._finished
+        }
 
     def _output(self, result: np.ndarray, source: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(result).to(self.device, torch.float32)
@@ -303,11 +313,14 @@ class StyleTransferNode:
         """Keep t; evict the least recently used frames outside the window the next frame needs."""
         self._finished[t] = x.detach().cpu().numpy()
         self._finished.move_to_end(t)
+        self._evict(t)
+
+    def _evict(self, t: int) -> None:
         limit = self.max_cached_frames
         if len(self._finished) <= limit:
             return
         i = self._index.get(t, 0)
-        window = set(self.frames[max(0, i - max(self.offsets, default=1) + 1) : i + 1])
+        window = set(self.frames[max(0, i - max(self.offsets, default=1) + 1) : i + 1]) | self._pinned
         for frame in list(self._finished):
             if len(self._finished) <= limit:
                 break
