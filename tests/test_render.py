@@ -269,3 +269,22 @@ def test_resume_warns_about_frames_made_with_other_settings(tiny_sequence, tmp_p
     assert code == 0
     assert "shot.1001.exr was rendered with other preset settings" in err
     assert "1 written, 2 skipped" in err
+
+
+def test_session_steps_one_frame_at_a_time_and_stops_cleanly(tiny_sequence, tmp_path):
+    from vst_node.render import RenderSession
+
+    job = RenderJob(
+        source=SequencePattern.parse(tiny_sequence),
+        output=SequencePattern.parse(str(tmp_path / "o" / "s.####.exr")),
+        preset=load_preset("default", TINY),
+        device="cpu",
+    )
+    session = RenderSession(job, progress=_quiet(4))
+    steps = session.steps()
+    assert session.total_steps == 4
+    assert next(steps) == 1001 and next(steps) == 1002
+    steps.close()  # a host cancelling between frames (Blender: Esc between timer ticks)
+    assert session.report.written == [1001, 1002]
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["s.1001.exr", "s.1002.exr"]
+    assert session.node.flows._closed  # the flow worker was stopped

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -446,19 +446,26 @@ class StyleTransferNode:
     def run_passes(self, fetch: Fetch, on_frame: PassCallback | None = None) -> None:
         """Every pass over the whole range, resuming after the last complete pass in the store."""
         with self._lock:
-            settings = self._preset.multipass
-            store = self.pass_store
-            for pass_index in range(last_complete_pass(store, settings.passes) + 1, settings.passes):
-                order = pass_order(self.frames, pass_index)
-                for position, t in enumerate(order):
-                    stats = None
-                    if store.get(pass_index, t) is None:
+            for pass_index, t, position, stats in self.iter_passes(fetch):
+                if on_frame is not None:
+                    on_frame(pass_index, t, position, stats)
+
+    def iter_passes(self, fetch: Fetch) -> Iterator[tuple[int, int, int, FrameStats | None]]:
+        """run_passes one frame at a time, for hosts that must return to their event loop
+        between frames: yields (pass, frame, position, stats or None when the store had it)."""
+        settings = self._preset.multipass
+        store = self.pass_store
+        for pass_index in range(last_complete_pass(store, settings.passes) + 1, settings.passes):
+            order = pass_order(self.frames, pass_index)
+            for position, t in enumerate(order):
+                stats = None
+                if store.get(pass_index, t) is None:
+                    with self._lock:
                         stats = self._render_pass_frame(pass_index, order, position, fetch)
-                    if on_frame is not None:
-                        on_frame(pass_index, t, position, stats)
-                store.mark_complete(pass_index)
-                if pass_index >= 1:
-                    store.drop(pass_index - 1)  # the next pass reads only this one
+                yield pass_index, t, position, stats
+            store.mark_complete(pass_index)
+            if pass_index >= 1:
+                store.drop(pass_index - 1)  # the next pass reads only this one
 
     def _render_pass_frame(
         self, pass_index: int, order: list[int], position: int, fetch: Fetch

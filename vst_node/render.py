@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,6 +169,151 @@ def _warn_if_other_settings(path: Path, digest: str, progress: Progress) -> None
         progress.message(f"warning: {path} was rendered with other preset settings; kept as it is")
 
 
+class RenderSession:
+    """One render job, steppable: `steps()` yields after every frame (and every pass of a multi-pass
+    render), so a host with an event loop (Blender's modal operator) can render a frame per tick and
+    cancel between frames; `render_sequence` simply runs it to the end.
+
+    Everything that can be checked is checked when the session is created, before any work.
+    """
+
+    def __init__(
+        self,
+        job: RenderJob,
+        progress: Progress | None = None,
+        cancel: CancelCheck | None = None,
+        node_factory: Callable[..., StyleTransferNode] = StyleTransferNode,
+    ) -> None:
+        self.job = job
+        self.frames = check_inputs(job)
+        self.report = RenderReport(frames=self.frames)
+        self.passes = job.preset.multipass.passes
+        self.progress = progress or Progress(len(self.frames) * self.passes)
+        self.reader = SourceReader(job, self.report.times)
+        # max_cached_frames=None: the node keeps exactly the max(J) frames the next frame needs.
+        self.node = node_factory(
+            job.preset, device=job.device, cache_dir=job.cache_dir, cancel=cancel, max_cached_frames=None
+        )
+        self.node.begin_sequence(self.frames)
+        attributes = {
+            "Software": f"vst-node {__version__}",
+            "vst:preset": job.preset.name,
+            "vst:preset_digest": preset_digest(job.preset, STYLIZED_SECTIONS),
+        }
+        out_space = output_colorspace(job.output.path(self.frames[0]))
+        self.writer = _FrameWriter(job, self.reader, out_space, attributes, self.report)
+        self._closed = False
+
+    @property
+    def total_steps(self) -> int:
+        return len(self.frames) * self.passes
+
+    def steps(self) -> Iterator[int]:
+        """Render; yields each frame number as it is done (written, skipped, or a pass finished)."""
+        try:
+            if self.passes > 1:
+                yield from self._passes()
+            else:
+                yield from self._in_order()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the flow worker and fill in the report; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self.node.end_sequence()
+        self.node.close()
+        self.report.flows_computed = self.node.flows.computed
+        self.report.times.flow_compute = self.node.flows.compute_seconds
+
+    def _in_order(self) -> Iterator[int]:
+        job, node, report, progress = self.job, self.node, self.report, self.progress
+        reach = max(node.offsets, default=1)
+        digest = self.writer.attributes["vst:preset_digest"]
+        for index, frame in enumerate(self.frames):
+            out_path = job.output.path(frame)
+            if job.resume and out_path.exists():
+                _warn_if_other_settings(out_path, digest, progress)
+                later = self.frames[index + 1 : index + 1 + reach]
+                if any(not job.output.path(f).exists() for f in later):  # a term of a frame to do
+                    node.seed_finished(frame, _read_finished(out_path, self.writer.out_space))
+                report.skipped.append(frame)
+                progress.frame_done(frame, skipped=True)
+                yield frame
+                continue
+            try:
+                stylized = _stylize(node, self.reader, job, frame)
+                self.writer.write(frame, stylized, node.stats.get(frame))
+            except VstError as exc:
+                report.failed[frame] = str(exc)
+                progress.message(f"error: frame {frame}: {exc}")
+                return
+            progress.frame_done(frame, _detail(node.stats.get(frame)))
+            yield frame
+
+    def _passes(self) -> Iterator[int]:
+        """Multi-pass: every pass over the range, results per pass on disk; the last pass is written.
+
+        With --resume, complete passes are not redone and a pass resumes at its first missing
+        frame; without it, earlier intermediate results are discarded.
+        """
+        job, node, report, progress, frames = self.job, self.node, self.report, self.progress, self.frames
+        passes = self.passes
+        digest = self.writer.attributes["vst:preset_digest"]
+        outputs = [job.output.path(f) for f in frames]
+        if job.resume and all(path.exists() for path in outputs):
+            progress.done = progress.total - len(frames)
+            for frame, path in zip(frames, outputs, strict=True):
+                _warn_if_other_settings(path, digest, progress)
+                report.skipped.append(frame)
+                progress.frame_done(frame, skipped=True)
+                yield frame
+            return
+        store: DiskPassStore | None = None
+        if job.cache_dir is not None:
+            key = _passes_fingerprint(job, frames, digest)
+            root = Path(job.cache_dir) / "passes" / key[:24]
+            if not job.resume:
+                DiskPassStore(root, key).remove()
+            store = DiskPassStore(root, key)
+            node.pass_store = store
+        elif job.resume:
+            progress.message(
+                "note: --no-cache keeps passes in memory: a multi-pass render restarts at pass 1"
+            )
+        done = last_complete_pass(node.pass_store, passes) + 1
+        if done:
+            progress.done += done * len(frames)
+            progress.message(f"resuming: pass {'1' if done == 1 else f'1-{done}'} of {passes} done earlier")
+        last = passes - 1
+        try:
+            for pass_index, frame, _position, stats in node.iter_passes(self.reader):
+                progress.stage = f"pass {pass_index + 1}/{passes}"
+                if stats is not None:
+                    report.times.flow += stats.flow_seconds
+                    report.times.optimise += stats.optimise_seconds
+                    report.iterations[frame] = report.iterations.get(frame, 0) + stats.iterations
+                if pass_index == last:
+                    if job.resume and job.output.path(frame).exists() and stats is None:
+                        report.skipped.append(frame)
+                        progress.frame_done(frame, skipped=True)
+                        yield frame
+                        continue
+                    self.writer.write(frame, _stylize(node, self.reader, job, frame), None)
+                progress.frame_done(frame, _detail(stats) if stats else "done earlier")
+                yield frame
+        except (RuntimeError, FloatingPointError, VstError) as exc:
+            pass_index, frame = node.rendering or (0, frames[0])
+            message = f"pass {pass_index + 1}/{passes}: {exc}"
+            report.failed[frame] = message
+            progress.message(f"error: frame {frame}: {message}")
+            return
+        if store is not None:
+            store.remove()  # everything is in the output now
+
+
 def render_sequence(
     job: RenderJob,
     progress: Progress | None = None,
@@ -176,132 +321,10 @@ def render_sequence(
     node_factory: Callable[..., StyleTransferNode] = StyleTransferNode,
 ) -> RenderReport:
     """Render job.source to job.output in frame order; stops at the first failed frame."""
-    frames = check_inputs(job)
-    report = RenderReport(frames=frames)
-    out_space = output_colorspace(job.output.path(frames[0]))
-    reader = SourceReader(job, report.times)
-    # max_cached_frames=None: the node keeps exactly the max(J) frames the next frame needs.
-    node = node_factory(
-        job.preset, device=job.device, cache_dir=job.cache_dir, cancel=cancel, max_cached_frames=None
-    )
-    node.begin_sequence(frames)
-    passes = job.preset.multipass.passes
-    progress = progress or Progress(len(frames) * passes)
-    digest = preset_digest(job.preset, STYLIZED_SECTIONS)
-    attributes_base = {
-        "Software": f"vst-node {__version__}",
-        "vst:preset": job.preset.name,
-        "vst:preset_digest": digest,
-    }
-    writer = _FrameWriter(job, reader, out_space, attributes_base, report)
-    try:
-        if passes > 1:
-            _render_passes(node, job, frames, writer, progress, report)
-        else:
-            _render_in_order(node, job, frames, writer, progress, report)
-    finally:
-        node.end_sequence()
-        node.close()
-        report.flows_computed = node.flows.computed
-        report.times.flow_compute = node.flows.compute_seconds
-    return report
-
-
-def _render_in_order(
-    node: StyleTransferNode,
-    job: RenderJob,
-    frames: list[int],
-    writer: _FrameWriter,
-    progress: Progress,
-    report: RenderReport,
-) -> None:
-    reach = max(node.offsets, default=1)
-    digest = writer.attributes["vst:preset_digest"]
-    out_space = writer.out_space
-    for index, frame in enumerate(frames):
-        out_path = job.output.path(frame)
-        if job.resume and out_path.exists():
-            _warn_if_other_settings(out_path, digest, progress)
-            later = frames[index + 1 : index + 1 + reach]
-            if any(not job.output.path(f).exists() for f in later):
-                node.seed_finished(frame, _read_finished(out_path, out_space))  # a term of a frame to do
-            report.skipped.append(frame)
-            progress.frame_done(frame, skipped=True)
-            continue
-        try:
-            stylized = _stylize(node, writer.reader, job, frame)
-            writer.write(frame, stylized, node.stats.get(frame))
-        except VstError as exc:
-            report.failed[frame] = str(exc)
-            progress.message(f"error: frame {frame}: {exc}")
-            break
-        progress.frame_done(frame, _detail(node.stats.get(frame)))
-
-
-def _render_passes(
-    node: StyleTransferNode,
-    job: RenderJob,
-    frames: list[int],
-    writer: _FrameWriter,
-    progress: Progress,
-    report: RenderReport,
-) -> None:
-    """Multi-pass: every pass over the range, results per pass on disk; the last pass is written.
-
-    With --resume, complete passes are not redone and a pass resumes at its first missing frame;
-    without it, earlier intermediate results are discarded.
-    """
-    passes = job.preset.multipass.passes
-    outputs = [job.output.path(f) for f in frames]
-    if job.resume and all(path.exists() for path in outputs):
-        for frame, path in zip(frames, outputs, strict=True):
-            _warn_if_other_settings(path, writer.attributes["vst:preset_digest"], progress)
-            report.skipped.append(frame)
-        progress.done = progress.total - len(frames)
-        for frame in frames:
-            progress.frame_done(frame, skipped=True)
-        return
-    store: DiskPassStore | None = None
-    if job.cache_dir is not None:
-        key = _passes_fingerprint(job, frames, writer.attributes["vst:preset_digest"])
-        root = Path(job.cache_dir) / "passes" / key[:24]
-        if not job.resume:
-            DiskPassStore(root, key).remove()
-        store = DiskPassStore(root, key)
-        node.pass_store = store
-    elif job.resume:
-        progress.message("note: --no-cache keeps passes in memory: a multi-pass render restarts from pass 1")
-    last = passes - 1
-
-    def on_frame(pass_index: int, frame: int, position: int, stats: FrameStats | None) -> None:
-        progress.stage = f"pass {pass_index + 1}/{passes}"
-        if stats is not None:
-            report.times.flow += stats.flow_seconds
-            report.times.optimise += stats.optimise_seconds
-            report.iterations[frame] = report.iterations.get(frame, 0) + stats.iterations
-        if pass_index == last:
-            path = job.output.path(frame)
-            if job.resume and path.exists() and stats is None:
-                report.skipped.append(frame)
-                progress.frame_done(frame, skipped=True)
-                return
-            writer.write(frame, _stylize(node, writer.reader, job, frame), None)
-        progress.frame_done(frame, _detail(stats) if stats else "done earlier")
-
-    done = last_complete_pass(node.pass_store, passes) + 1
-    if done:
-        progress.done += done * len(frames)
-        progress.message(f"resuming: pass {'1' if done == 1 else f'1-{done}'} of {passes} done earlier")
-    try:
-        node.run_passes(writer.reader, on_frame=on_frame)
-    except (RuntimeError, FloatingPointError, VstError) as exc:
-        pass_index, frame = node.rendering or (0, frames[0])
-        message = f"pass {pass_index + 1}/{passes}: {exc}"
-        report.failed[frame] = message
-        progress.message(f"error: frame {frame}: {message}")
-        return
-    if store is not None:
-        store.remove()  # everything is in the output now
+    session = RenderSession(job, progress, cancel, node_factory)
+    for _ in session.steps():
+        pass
+    return session.report
 
 
 def _passes_fingerprint(job: RenderJob, frames: list[int], digest: str) -> str:
