@@ -128,3 +128,20 @@ def test_processing_size():
     assert processing_size((50, 100), capped, 0.5) == (25, 50)  # proxy render: cap scales too
     halved = replace(preset, resolution=replace(preset.resolution, scale=0.5))
     assert processing_size((100, 200), halved, 1.0) == (50, 100)
+
+
+def test_mask_blur_is_in_full_resolution_pixels(tiny_preset, tiny_frames):
+    """A proxy render (render scale 0.5) and a preset scale both shrink the blur of c with the frame."""
+    fetch = lambda t: tiny_frames[t]  # noqa: E731
+    proxy = StyleTransferNode(tiny_preset, device="cpu")
+    proxy.begin_sequence(range(2), render_scale=0.5)  # the host hands half-size frames
+    proxy.render(1, fetch)
+    assert proxy.mask_blur_sigma == pytest.approx(0.4)
+    small = StyleTransferNode(replace(tiny_preset, resolution=replace(tiny_preset.resolution, scale=0.5)))
+    small.begin_sequence(range(2))
+    small.render(1, fetch)
+    assert small.mask_blur_sigma == pytest.approx(0.4)
+    full = StyleTransferNode(tiny_preset, device="cpu")
+    full.begin_sequence(range(2))
+    full.render(1, fetch)
+    assert full.mask_blur_sigma == pytest.approx(0.8)

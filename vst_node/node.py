@@ -111,6 +111,7 @@ class StyleTransferNode:
         self._lock = threading.RLock()
         self._finished: OrderedDict[int, np.ndarray] = OrderedDict()  # frame -> caffe-space result
         self._pinned: set[int] = set()  # finished frames the running render still reads
+        self._pixel_scale = 1.0  # processing pixels per full-resolution pixel (see _source)
         self._sources: OrderedDict[int, np.ndarray] = OrderedDict()  # frame -> processing-size rgb
         self.frames: list[int] = []
         self._index: dict[int, int] = {}
@@ -140,6 +141,11 @@ class StyleTransferNode:
     def max_cached_frames(self) -> int:
         needed = max(self.offsets, default=1)
         return needed if self._cache_limit is None else max(self._cache_limit, needed)
+
+    @property
+    def mask_blur_sigma(self) -> float:
+        """The preset's blur of c is in full-resolution pixels; scaled to the processing size."""
+        return self._preset.temporal.mask_blur_sigma * self._pixel_scale
 
     @property
     def multipass(self) -> bool:
@@ -304,6 +310,9 @@ class StyleTransferNode:
         hw = processing_size(full.shape[:2], self._preset, self.render_scale)
         tensor = torch.from_numpy(np.ascontiguousarray(np.clip(full, 0.0, 1.0))).permute(2, 0, 1)[None]
         small = resize(tensor, hw)[0].permute(1, 2, 0).contiguous().numpy()
+        # Processing pixels per full-resolution pixel: a proxy render (render scale 0.5) or a
+        # preset scale shrinks the frames, and spatial settings in pixels shrink with them.
+        self._pixel_scale = hw[1] * self.render_scale / full.shape[1]
         self._sources[t] = small
         while len(self._sources) > max(self.offsets, default=1) + 2:  # the terms, t and the next
             self._sources.popitem(last=False)
@@ -347,10 +356,9 @@ class StyleTransferNode:
         warped: dict[int, torch.Tensor] = {}
         weights: dict[int, torch.Tensor] = {}
         started = time.perf_counter()
+        sigma = self.mask_blur_sigma
         for offset, frame, result in neighbours:
-            pair = self.flows.get(
-                self._source(frame, fetch), src, preset.flow, preset.temporal.mask_blur_sigma
-            )
+            pair = self.flows.get(self._source(frame, fetch), src, preset.flow, sigma)
             warped[offset] = warp(torch.from_numpy(result).to(self.device), self._tensor(pair.backward))
             weights[offset] = self._tensor(pair.weights[..., None])
         stats.flow_seconds += time.perf_counter() - started
@@ -439,7 +447,7 @@ class StyleTransferNode:
             # Only an optimisation: a bad next frame must fail when it is rendered, not this one.
             return
         for prev_src, next_src in pairs:
-            self.flows.prefetch(prev_src, next_src, self._preset.flow, self._preset.temporal.mask_blur_sigma)
+            self.flows.prefetch(prev_src, next_src, self._preset.flow, self.mask_blur_sigma)
 
     # -- multi-pass ---------------------------------------------------------------------------
 
@@ -515,7 +523,7 @@ class StyleTransferNode:
         except Exception:
             return
         for prev_src, next_src in pairs:
-            self.flows.prefetch(prev_src, next_src, self._preset.flow, self._preset.temporal.mask_blur_sigma)
+            self.flows.prefetch(prev_src, next_src, self._preset.flow, self.mask_blur_sigma)
 
 
 def independent_preset(preset: Preset, init: str = "random") -> Preset:
