@@ -171,3 +171,21 @@ def test_transform_attributes_record_the_path_and_tag_the_output() -> None:
     assert attributes["vst:ocio_config"]
     assert attributes["oiio:ColorSpace"] == "lin_rec709_scene"
     assert all(isinstance(value, str) for value in attributes.values())
+
+
+def test_interop_ids_without_the_query_of_openimageio_3_1():
+    """OpenImageIO 3.0 (Blender 5.0's bindings) has no get_color_interop_id: aliases give the same IDs."""
+    from vst_node import colour
+
+    config = colour._config()
+
+    class Older:
+        def __getattr__(self, name):
+            if name == "get_color_interop_id":
+                raise AttributeError(name)
+            return getattr(config, name)
+
+    older = Older()
+    for name in ("lin_rec709_scene", "srgb_rec709_scene", "ACEScg", "lin_ap0_scene"):
+        space = colour.resolve_colorspace(name)
+        assert colour._interop_id(older, space) == colour._interop_id(config, space) != ""

@@ -145,3 +145,15 @@ def test_mask_blur_is_in_full_resolution_pixels(tiny_preset, tiny_frames):
     full.begin_sequence(range(2))
     full.render(1, fetch)
     assert full.mask_blur_sigma == pytest.approx(0.8)
+
+
+def test_non_finite_pixels_do_not_poison_the_frame(tiny_preset, tiny_frames):
+    frames = [f.copy() for f in tiny_frames[:2]]
+    frames[1][3, 4] = np.nan
+    frames[1][5, 6] = np.inf
+    node = StyleTransferNode(tiny_preset, device="cpu")
+    node.begin_sequence(range(2))
+    out = node.render(1, lambda t: frames[t])
+    bad = ~np.isfinite(frames[1])
+    assert np.isfinite(out[~bad]).all()  # one NaN pixel would otherwise make every loss NaN
+    assert np.isnan(out[3, 4]).all() and np.isinf(out[5, 6]).all()  # carried through, not invented

@@ -83,16 +83,19 @@ def main() -> int:
         "--iterations", type=int, default=None, help="default: the preset's first-frame budget"
     )
     parser.add_argument("--levels", type=int, default=2)
-    parser.add_argument("--refine", type=float, default=0.25)
+    parser.add_argument("--refine", type=float, nargs="+", default=[0.25], help="one multi-scale run each")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
     single_preset = load_preset(args.preset, args.overrides)
-    multi_preset = load_preset(
-        args.preset, [*args.overrides, f"multiscale.levels={args.levels}", f"multiscale.refine={args.refine}"]
-    )
+    multi_presets = {
+        refine: load_preset(
+            args.preset, [*args.overrides, f"multiscale.levels={args.levels}", f"multiscale.refine={refine}"]
+        )
+        for refine in args.refine
+    }
     iterations = args.iterations or single_preset.optimiser.iterations_first
     device = torch.device(args.device)
     stylizer = Stylizer(single_preset, device)
@@ -111,27 +114,33 @@ def main() -> int:
         content = torch.from_numpy(frame).permute(2, 0, 1)[None].to(device)
         stylizer.loss_function(content, None)  # style targets and warm-up outside the timings
         single = run(stylizer, content, iterations, single_preset.multiscale)
-        multi = run(stylizer, content, iterations, multi_preset.multiscale)
-        reach = seconds_to_reach(
-            single["history"], window, sum(single["iterations"]), single["seconds"], multi["loss"]
-        )
-        for name, r in (("single-scale", single), (f"multi-scale ({args.levels} levels)", multi)):
-            its = "+".join(str(i) for i in r["iterations"])
-            extra = "" if r is single else ("never" if reach is None else f"{reach:.1f}s")
-            print(f"{size:>9} {name:<22} {its:>16} {r['seconds']:>8.1f} {r['loss']:>12.1f} {extra:>18}")
-        rows.append(
-            {
-                "size": size,
-                "source": source,
-                "single": single,
-                "multi": multi,
-                "single_seconds_to_reach_multi_loss": reach,
-                "speedup": single["seconds"] / multi["seconds"],
-                "loss_ratio": multi["loss"] / single["loss"],
-            }
-        )
-        ratios = f"loss x{rows[-1]['loss_ratio']:.3f}, time x{1 / rows[-1]['speedup']:.2f}"
-        print(f"{size:>9} multi/single: {ratios}", flush=True)
+        its = "+".join(str(i) for i in single["iterations"])
+        print(f"{size:>9} {'single-scale':<22} {its:>16} {single['seconds']:>8.1f} {single['loss']:>12.1f}")
+        for refine, preset in multi_presets.items():
+            multi = run(stylizer, content, iterations, preset.multiscale)
+            reach = seconds_to_reach(
+                single["history"], window, sum(single["iterations"]), single["seconds"], multi["loss"]
+            )
+            its = "+".join(str(i) for i in multi["iterations"])
+            name = f"multi {args.levels} lv, refine {refine:g}"
+            extra = "never" if reach is None else f"{reach:.1f}s"
+            print(
+                f"{size:>9} {name:<22} {its:>16} {multi['seconds']:>8.1f} {multi['loss']:>12.1f} {extra:>18}"
+            )
+            rows.append(
+                {
+                    "size": size,
+                    "source": source,
+                    "refine": refine,
+                    "single": single,
+                    "multi": multi,
+                    "single_seconds_to_reach_multi_loss": reach,
+                    "speedup": single["seconds"] / multi["seconds"],
+                    "loss_ratio": multi["loss"] / single["loss"],
+                }
+            )
+            ratios = f"loss x{rows[-1]['loss_ratio']:.3f}, time x{1 / rows[-1]['speedup']:.2f}"
+            print(f"{size:>9} multi/single: {ratios}", flush=True)
     write_results(
         args.json,
         args.device,

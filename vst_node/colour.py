@@ -14,6 +14,7 @@ linear toe below 0, both exactly invertible, so HDR values and small negatives s
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +43,24 @@ def config_name() -> str:
     return _config().configname()
 
 
+_INTEROP_ALIAS = re.compile(r"^[a-z0-9]+_[a-z0-9]+_(scene|display)$")
+_DATA_SPACES = {"non-color", "raw", "generic data", "data"}
+
+
 def _interop_id(config: oiio.ColorConfig, name: str) -> str:
-    return (config.get_color_interop_id(name) or "").removeprefix("ocio:")
+    """The space's colour-interop ID; OpenImageIO 3.0 (Blender 5.0's) lacks the query, so there it
+    comes from the aliases configs give their spaces (Blender's: lin_rec709_scene, srgb_rec709_scene)."""
+    query = getattr(config, "get_color_interop_id", None)
+    if query is not None:
+        return (query(name) or "").removeprefix("ocio:")
+    if name.strip().lower() in _DATA_SPACES:
+        return "data"
+    aliases = [str(a) for a in config.getAliases(name)]
+    for suffix in ("_scene", "_display"):
+        for alias in aliases:
+            if _INTEROP_ALIAS.match(alias) and alias.endswith(suffix):
+                return alias
+    return ""
 
 
 def resolve_colorspace(name: str) -> str:
@@ -136,7 +153,11 @@ def _convert(rgb: np.ndarray, from_space: str, to_space: str) -> np.ndarray:
     if source == target:
         return rgb.copy()
     buf = oiio.ImageBuf(rgb)
-    converted = oiio.ImageBufAlgo.colorconvert(buf, source, target, unpremult=False)
+    # The config the names were resolved in, not OpenImageIO's shared default (read once, at its
+    # first use: a host that sets $OCIO later, as Blender's add-on does, would convert in another).
+    converted = oiio.ImageBufAlgo.colorconvert(
+        buf, source, target, unpremult=False, colorconfig=_config().configname()
+    )
     if converted.has_error:
         raise InputError(f"cannot convert {source!r} to {target!r}: {converted.geterror()}")
     return np.asarray(converted.get_pixels(oiio.FLOAT), dtype=np.float32).reshape(rgb.shape)

@@ -308,7 +308,10 @@ class StyleTransferNode:
             return self._sources[t]
         full = np.asarray(fetch(t), np.float32)
         hw = processing_size(full.shape[:2], self._preset, self.render_scale)
-        tensor = torch.from_numpy(np.ascontiguousarray(np.clip(full, 0.0, 1.0))).permute(2, 0, 1)[None]
+        # NaN/inf pixels (renderer fireflies, broken decodes) would make every loss NaN; the network
+        # sees 0 there (inf: 1), and _output carries the original values through unchanged.
+        finite = np.nan_to_num(full, nan=0.0, posinf=1.0, neginf=0.0)
+        tensor = torch.from_numpy(np.ascontiguousarray(np.clip(finite, 0.0, 1.0))).permute(2, 0, 1)[None]
         small = resize(tensor, hw)[0].permute(1, 2, 0).contiguous().numpy()
         # Processing pixels per full-resolution pixel: a proxy render (render scale 0.5) or a
         # preset scale shrinks the frames, and spatial settings in pixels shrink with them.
