@@ -33,7 +33,7 @@ from .optimise import CancelCheck, OptimiseResult
 from .presets import Preset, preset_digest
 from .reliability import long_term_weights
 from .stylize import Stylizer, TemporalTerm, resize
-from .vgg import caffe_deprocess, caffe_preprocess
+from .vgg import caffe_clamp, caffe_deprocess, caffe_preprocess
 from .warp import warp
 
 Fetch = Callable[[int], np.ndarray]
@@ -323,7 +323,7 @@ class StyleTransferNode:
 
     def _remember(self, t: int, x: torch.Tensor) -> None:
         """Keep t; evict the least recently used frames outside the window the next frame needs."""
-        self._finished[t] = x.detach().cpu().numpy()
+        self._finished[t] = caffe_clamp(x.detach()).cpu().numpy()
         self._finished.move_to_end(t)
         self._evict(t)
 
@@ -511,7 +511,7 @@ class StyleTransferNode:
         started = time.perf_counter()
         result = self._optimise(content, init, terms, settings.iterations)
         self._record(stats, result, started)
-        store.put(pass_index, t, result.image.detach().cpu().numpy())
+        store.put(pass_index, t, caffe_clamp(result.image.detach()).cpu().numpy())
         return stats
 
     def _prefetch_pass_flows(self, order: list[int], position: int, fetch: Fetch) -> None:

@@ -125,3 +125,10 @@ def caffe_deprocess(x: torch.Tensor) -> torch.Tensor:
     """Inverse of caffe_preprocess (no clamping: the caller decides)."""
     mean = torch.tensor(CAFFE_MEAN_BGR, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return ((x + mean) / 255.0).flip(1)
+
+
+def caffe_clamp(x: torch.Tensor) -> torch.Tensor:
+    """x limited to what [0,1] RGB maps to. Finished frames are stored this way: the next frame is
+    initialised from them and pulled towards them, so pixels the display clips anyway must not carry
+    the wild values L-BFGS can leave where the loss barely constrains them."""
+    return caffe_preprocess(caffe_deprocess(x).clamp(0.0, 1.0))

@@ -1,0 +1,171 @@
+"""Stylizing image and movie strips end to end through the real bpy module (tiny frames, tiny budgets)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+import cv2
+import numpy as np
+import pytest
+from helpers import HEIGHT, TINY, WIDTH, card, read_image, render_frame, strips, write_image
+
+# strength 0: the node returns its input, so colour must round-trip exactly.
+IDENTITY = TINY + ";strength=0"
+
+
+def _stylize(scene, overrides: str = TINY) -> set[str]:
+    return bpy.ops.sequencer.vst_stylize_strip(extra_overrides=overrides)
+
+
+def _new_strip(scene, before: set[str]):
+    [strip] = [s for s in strips(scene) if s.name not in before]
+    return strip
+
+
+def _files(strip) -> list[Path]:
+    folder = Path(bpy.path.abspath(strip.directory))
+    return [folder / e.filename for e in strip.elements]
+
+
+def _srgb_to_linear(v: np.ndarray) -> np.ndarray:
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+@pytest.fixture()
+def png_strip(scene, tmp_path):
+    """Four 8-bit PNG frames 1-4 as an image strip at frame 11, its first frame trimmed off (12-14 shown)."""
+    for n in range(1, 5):
+        write_image(tmp_path / "in" / f"card.{n:04d}.png", card(frame=n))
+    strip = scene.sequence_editor.strips.new_image("card", str(tmp_path / "in" / "card.0001.png"), 2, 11)
+    for n in range(2, 5):
+        strip.elements.append(f"card.{n:04d}.png")
+    strip.frame_final_start = 12
+    scene.sequence_editor.active_strip = strip
+    return strip
+
+
+def test_image_strip_identity_matches_what_blender_shows(scene, png_strip, tmp_path):
+    before = {s.name for s in strips(scene)}
+    assert _stylize(scene, IDENTITY) == {"FINISHED"}
+    out = _new_strip(scene, before)
+    assert out.type == "IMAGE" and out.channel == 3
+    assert (out.frame_final_start, out.frame_final_end) == (12, 15)
+    assert out.colorspace_settings.name == "Linear Rec.709"
+    assert out.directory.startswith("//vst_node/card/")  # relative, like the default output folder
+    files = _files(out)
+    assert [f.name for f in files] == ["card.0002.exr", "card.0003.exr", "card.0004.exr"]
+    assert all(f.is_file() for f in files)
+    # The file holds linear light (the PNG is sRGB-encoded): decoded once, not twice, not zero times.
+    exr = read_image(files[0])
+    np.testing.assert_allclose(exr[..., :3], _srgb_to_linear(card(frame=2) / 255.0), atol=2e-3)
+    # And Blender shows the new strip exactly as it shows the source.
+    for frame in (12, 14):
+        shown_source = render_frame(scene, frame, tmp_path / "a.exr", png_strip)
+        shown_output = render_frame(scene, frame, tmp_path / "b.exr", out)
+        np.testing.assert_allclose(shown_output, shown_source, atol=2e-3)
+
+
+def test_exr_strip_resumes_and_another_preset_adds_another_strip(scene, tmp_path):
+    from vst_node.synthetic import make_shot, write_shot
+
+    pattern = write_shot(make_shot(WIDTH, HEIGHT, 3, seed=2), tmp_path / "in", name="plate")
+    first = Path(pattern.replace("####", "1001"))
+    strip = scene.sequence_editor.strips.new_image("plate", str(first), 1, 1)
+    for n in (1002, 1003):
+        strip.elements.append(f"plate.{n}.exr")
+    scene.sequence_editor.active_strip = strip
+    assert strip.colorspace_settings.name == "Linear Rec.709"
+
+    before = {s.name for s in strips(scene)}
+    assert _stylize(scene) == {"FINISHED"}
+    out = _new_strip(scene, before)
+    assert (out.channel, out.frame_final_start, out.frame_final_end) == (2, 1, 4)
+    assert out.colorspace_settings.name == "Linear Rec.709"
+    mtimes = [f.stat().st_mtime_ns for f in _files(out)]
+
+    # Same settings again: every frame is kept (resume) and no second strip appears.
+    scene.sequence_editor.active_strip = strip
+    assert _stylize(scene) == {"FINISHED"}
+    assert len(strips(scene)) == 2
+    assert [f.stat().st_mtime_ns for f in _files(out)] == mtimes
+
+    # Another preset: its own folder and its own strip, one channel higher.
+    scene.sequence_editor.active_strip = strip
+    scene.vst_node.preset = "ink"
+    assert _stylize(scene) == {"FINISHED"}
+    ink = _new_strip(scene, before | {out.name})
+    assert (ink.channel, ink.frame_final_start, ink.frame_final_end) == (3, 1, 4)
+    assert ink.directory != out.directory
+    assert all(f.is_file() for f in _files(ink))
+
+
+def _movie(path: Path, frames: int) -> list[np.ndarray]:
+    """An MJPG .avi of moving test cards (RGB frames returned)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 24, (WIDTH, HEIGHT))
+    cards = [card(frame=n) for n in range(frames)]
+    for rgb in cards:
+        writer.write(np.ascontiguousarray(rgb[..., ::-1]))
+    writer.release()
+    return cards
+
+
+@pytest.fixture()
+def movie_strip(scene, tmp_path):
+    """A 5-frame movie at frame 10 with its last frame trimmed (10-13 shown), a colour strip on channel 2."""
+    _movie(tmp_path / "in" / "clip.avi", 5)
+    strip = scene.sequence_editor.strips.new_movie("clip", str(tmp_path / "in" / "clip.avi"), 1, 10)
+    strip.frame_final_end = 14
+    scene.sequence_editor.strips.new_effect("blocker", "COLOR", 2, 12, length=3)
+    scene.sequence_editor.active_strip = strip
+    return strip
+
+
+def test_movie_strip_is_decoded_by_blender_and_placed_above(scene, movie_strip, tmp_path):
+    before = {s.name for s in strips(scene)}
+    assert _stylize(scene, IDENTITY) == {"FINISHED"}
+    out = _new_strip(scene, before)
+    assert out.channel == 3  # channel 2 is taken by the colour strip over these frames
+    assert (out.frame_final_start, out.frame_final_end) == (10, 14)
+    assert out.colorspace_settings.name == "Linear Rec.709"
+    assert [f.name for f in _files(out)] == [f"clip.{n:04d}.exr" for n in range(10, 14)]
+    assert ".vst_node_decode" not in bpy.data.scenes
+    for frame in (10, 13):
+        shown_source = render_frame(scene, frame, tmp_path / "a.exr", movie_strip)
+        shown_output = render_frame(scene, frame, tmp_path / "b.exr", out)
+        np.testing.assert_allclose(shown_output, shown_source, atol=2e-3)
+
+
+def test_cancel_keeps_finished_frames_and_adds_no_strip(scene, png_strip):
+    from vst_node_blender.stylize import Runner
+
+    runner = Runner(scene, png_strip, scene.vst_node, TINY.split(";"))
+    assert runner.total == 3
+    assert runner.step()  # one frame, as one timer tick does
+    runner.cancel()
+    assert not runner.step()
+    first, second = (runner.output.path(n) for n in (2, 3))
+    assert first.is_file() and not second.exists()
+    assert not list(first.parent.glob("*.tmp*"))
+    assert [s.name for s in strips(scene)] == ["card"]
+
+    # Running again resumes from the kept frame, then adds the strip.
+    again = Runner(scene, png_strip, scene.vst_node, TINY.split(";"))
+    again.run()
+    assert again.session.report.skipped == [2]
+    assert again.session.report.written == [3, 4]
+    strip, added = again.finish()
+    assert added and strip.channel == 3
+
+
+def test_cancel_while_decoding_a_movie_leaves_no_temporary_scene(scene, movie_strip):
+    from vst_node_blender.stylize import DECODE_SCENE, Runner
+
+    runner = Runner(scene, movie_strip, scene.vst_node, TINY.split(";"))
+    assert runner.total == 8  # 4 frames decoded, then 4 stylized
+    assert runner.step()
+    assert DECODE_SCENE in bpy.data.scenes
+    runner.cancel()
+    assert DECODE_SCENE not in bpy.data.scenes
+    assert sorted(s.name for s in strips(scene)) == ["blocker", "clip"]
