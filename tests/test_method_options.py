@@ -116,3 +116,16 @@ def test_shipped_presets_keep_the_single_pass_short_term_defaults():
     assert preset.temporal.offsets == (1,) and preset.temporal.penalty == "squared"
     assert preset.multipass.passes == 1 and preset.multiscale.levels == 1
     assert preset.style_loss == "gram" and not preset.colour.preserve_colour
+
+
+def test_output_only_colour_keys_do_not_re_optimise(tiny_preset, tiny_frames):
+    fetch = lambda t: tiny_frames[t]  # noqa: E731
+    node = StyleTransferNode(tiny_preset, device="cpu")
+    node.begin_sequence([0])
+    plain = node.render(0, fetch)
+    kept = load_preset("default", (*TINY, "colour.preserve_colour=true"))
+    assert node.set_preset(kept) == []  # only the output step changes
+    iterations = node.total_iterations
+    assert not np.array_equal(node.render(0, fetch), plain)
+    assert node.total_iterations == iterations
+    assert node.set_preset(load_preset("default", (*TINY, "colour.input=srgb_rec709_scene"))) == ["stylized"]

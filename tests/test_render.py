@@ -288,3 +288,33 @@ def test_session_steps_one_frame_at_a_time_and_stops_cleanly(tiny_sequence, tmp_
     assert session.report.written == [1001, 1002]
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["s.1001.exr", "s.1002.exr"]
     assert session.node.flows._closed  # the flow worker was stopped
+
+
+def test_transparent_pixels_keep_their_source_colour(tmp_path):
+    """Premultiplied EXR: where alpha is 0 nothing covers the pixel, so its colour (empty or
+    emissive) must come out as it went in, not stylized."""
+    from vst_node.synthetic import make_shot
+
+    shot = make_shot(width=48, height=32, n_frames=2, seed=3)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i, frame in enumerate(shot.frames):
+        rgba = np.concatenate([frame[..., :3], np.ones_like(frame[..., :1])], axis=-1).astype(np.float32)
+        rgba[:8, :8] = 0.0  # empty
+        rgba[8:16, :8, :3] = (2.0, 0.5, 0.1)  # emissive: colour without coverage
+        rgba[8:16, :8, 3] = 0.0
+        out = oiio.ImageOutput.create("exr")
+        out.open(str(folder / f"a.{1001 + i}.exr"), oiio.ImageSpec(48, 32, 4, oiio.FLOAT))
+        out.write_image(rgba)
+        out.close()
+    job = RenderJob(
+        source=SequencePattern.parse(str(folder / "a.####.exr")),
+        output=SequencePattern.parse(str(tmp_path / "o" / "a.####.exr")),
+        preset=load_preset("default", TINY),
+        device="cpu",
+    )
+    assert render_sequence(job, progress=_quiet(2)).ok
+    out = read_frame(tmp_path / "o" / "a.1002.exr").rgba
+    np.testing.assert_array_equal(out[:8, :8], 0.0)
+    np.testing.assert_allclose(out[8:16, :8, :3], np.broadcast_to([2.0, 0.5, 0.1], (8, 8, 3)), rtol=1e-3)
+    assert np.abs(out[16:, :, :3] - read_frame(folder / "a.1002.exr").rgba[16:, :, :3]).max() > 0.05

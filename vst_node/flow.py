@@ -77,14 +77,12 @@ _local = threading.local()
 
 
 def _dis(preset: str) -> cv2.DISOpticalFlow:
-    """The calling thread's DIS object for this preset (created once per thread)."""
-    cache: dict[str, cv2.DISOpticalFlow] = _local.__dict__.setdefault("dis", {})
-    if preset not in cache:
-        dis = cv2.DISOpticalFlow_create(_DIS_PRESET_IDS[preset])
-        if dis.getVariationalRefinementIterations() < _DIS_MIN_VARIATIONAL_ITERATIONS:
-            dis.setVariationalRefinementIterations(_DIS_MIN_VARIATIONAL_ITERATIONS)
-        cache[preset] = dis
-    return cache[preset]
+    """A fresh DIS object per call (microseconds): a reused one lowers its finest scale for good
+    after a very small image, so later flows, and pixels, would depend on what it saw before."""
+    dis = cv2.DISOpticalFlow_create(_DIS_PRESET_IDS[preset])
+    if dis.getVariationalRefinementIterations() < _DIS_MIN_VARIATIONAL_ITERATIONS:
+        dis.setVariationalRefinementIterations(_DIS_MIN_VARIATIONAL_ITERATIONS)
+    return dis
 
 
 def _deepflow() -> cv2.DenseOpticalFlow:

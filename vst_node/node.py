@@ -52,7 +52,7 @@ STYLIZED_SECTIONS = (
     "multiscale",
     "multipass",
     "flow",
-    "colour",
+    "colour.input",  # the rest of `colour` shapes only the output step: no re-optimisation
 )
 FLOW_SECTIONS = ("flow", "temporal", "resolution")
 

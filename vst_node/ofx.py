@@ -155,7 +155,7 @@ def _invalidates(key: str) -> tuple[str, ...]:
     section = key.partition(".")[0]
     if section in FLOW_SECTIONS:
         return INVALIDATES_ALL
-    if section in STYLIZED_SECTIONS:
+    if section in STYLIZED_SECTIONS or key in STYLIZED_SECTIONS:
         return ("stylized",)
     return ()
 
@@ -564,9 +564,8 @@ class OfxStyleTransferEffect:
                 return np.ascontiguousarray(rgb, dtype=np.float32)
             return np.concatenate([rgb, source[..., 3:4]], axis=-1).astype(np.float32, copy=False)
         alpha = source[..., 3:4]
-        rgba = from_network(stylized, alpha, space)
-        rgb = np.where(alpha > 0, rgba[..., :3], source[..., :3])
-        return np.concatenate([rgb, alpha], axis=-1).astype(np.float32, copy=False)
+        rgba = from_network(stylized, alpha, space, transparent=source[..., :3])
+        return np.concatenate([rgba[..., :3], alpha], axis=-1).astype(np.float32, copy=False)
 
     def _capture_style(self, fetch_style: HostFetch | None) -> None:
         """The Style clip's first frame as the preset's style image (content-keyed file, so the same

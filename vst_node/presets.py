@@ -809,9 +809,10 @@ def preset_digest(preset: Preset, sections: Iterable[str]) -> str:
     resolved = preset_to_dict(preset)
     payload: dict[str, Any] = {"format": "vst-node-preset-digest-1"}
     for section in sorted(set(sections)):
-        if section not in resolved:
+        top, _, key = section.partition(".")  # "colour.input": one key of a section
+        if top not in resolved or (key and key not in resolved[top]):
             raise ValueError(f"unknown preset section {section!r}; expected one of {', '.join(resolved)}")
-        payload[section] = resolved[section]
+        payload[section] = resolved[top][key] if key else resolved[top]
     if "style" in payload:
         image = preset.style.image
         try:
