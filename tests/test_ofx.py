@@ -251,7 +251,9 @@ def test_premultiplied_alpha_round_trip(source, reference, tmp_path):
     effect.close()
     for t, rgba in holes.items():
         np.testing.assert_array_equal(out[t][..., 3], rgba[..., 3])
-        np.testing.assert_array_equal(out[t][:, :12], rgba[:, :12])  # alpha 0: zero stays zero, light stays
+        np.testing.assert_array_equal(out[t][:, :10], rgba[:, :10])  # alpha 0, colour 0: stays empty
+        assert not np.allclose(out[t][:, 10:12, :3], 0.25, atol=1e-3)  # emissive light is stylized too
+        assert np.isfinite(out[t]).all() and (out[t][:, 10:12, :3] >= 0).all()
         assert not np.allclose(out[t][:, 12:], rgba[:, 12:], atol=1e-3)  # the covered part is stylized
 
 

@@ -4,10 +4,11 @@
     python tools/bench_multiscale.py --sizes 512x218 --json docs/benchmarks/multiscale.json
 
 For each size the same frame (Sintel alley_2 frame 1 resized, or the built-in shot when the
-shared data is absent) is stylized from the content image, once at full size only and once coarse
-to fine, side by side in one process. Both are scored with the same full-size loss (the preset's
-weights). "single reaches it" is when the single-scale run first got down to the multi-scale
-result's loss (interpolated over its loss history), the fair time to compare against.
+shared data is absent) is stylized from the content image or from noise (--init), once at full size
+only and once coarse to fine per --refine value, side by side in one process. All are scored with
+the same full-size loss (the preset's weights). "single reaches it" is when the single-scale run
+first got down to the multi-scale result's loss (interpolated over its loss history), the fair time
+to compare against.
 """
 
 from __future__ import annotations
@@ -56,10 +57,18 @@ def seconds_to_reach(history: list[float], window: int, iterations: int, seconds
     return None
 
 
-def run(stylizer: Stylizer, content: torch.Tensor, iterations: int, settings) -> dict:
+def start_image(content: torch.Tensor, init: str) -> torch.Tensor:
+    """The node's first-frame starts: the content frame, or Gaussian x 0.001 noise (seeded)."""
+    if init == "content":
+        return caffe_preprocess(content)
+    noise = torch.randn(content.shape, generator=torch.Generator().manual_seed(0)) * 0.001
+    return noise.to(content.device)
+
+
+def run(stylizer: Stylizer, content: torch.Tensor, init: str, iterations: int, settings) -> dict:
     loss = stylizer.loss_function(content, None)
     started = time.perf_counter()
-    result = stylize_multiscale(stylizer, content, caffe_preprocess(content), None, iterations, settings)
+    result = stylize_multiscale(stylizer, content, start_image(content, init), None, iterations, settings)
     seconds = time.perf_counter() - started
     with torch.no_grad():
         final = float(loss(result.image))
@@ -83,6 +92,7 @@ def main() -> int:
         "--iterations", type=int, default=None, help="default: the preset's first-frame budget"
     )
     parser.add_argument("--levels", type=int, default=2)
+    parser.add_argument("--init", choices=("content", "random"), default="content", help="the frame's start")
     parser.add_argument("--refine", type=float, nargs="+", default=[0.25], help="one multi-scale run each")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--device", default="cpu")
@@ -113,11 +123,11 @@ def main() -> int:
         frame, source = load_frame(args.data, width, height)
         content = torch.from_numpy(frame).permute(2, 0, 1)[None].to(device)
         stylizer.loss_function(content, None)  # style targets and warm-up outside the timings
-        single = run(stylizer, content, iterations, single_preset.multiscale)
+        single = run(stylizer, content, args.init, iterations, single_preset.multiscale)
         its = "+".join(str(i) for i in single["iterations"])
         print(f"{size:>9} {'single-scale':<22} {its:>16} {single['seconds']:>8.1f} {single['loss']:>12.1f}")
         for refine, preset in multi_presets.items():
-            multi = run(stylizer, content, iterations, preset.multiscale)
+            multi = run(stylizer, content, args.init, iterations, preset.multiscale)
             reach = seconds_to_reach(
                 single["history"], window, sum(single["iterations"]), single["seconds"], multi["loss"]
             )
@@ -148,6 +158,7 @@ def main() -> int:
             "preset": single_preset.name,
             "overrides": args.overrides,
             "iterations": iterations,
+            "init": args.init,
             "levels": args.levels,
             "refine": args.refine,
             "rows": rows,

@@ -146,11 +146,6 @@ def output_colorspace(path: Path) -> str:
     raise InputError(f"{path}: no output colour space known for {suffix or 'extension-less'} files")
 
 
-def convert_colour(rgb: np.ndarray, from_space: str, to_space: str) -> np.ndarray:
-    """OCIO conversion of a float (H, W, 3) array between any two spaces, unclamped."""
-    return _convert(rgb, from_space, to_space)
-
-
 def _convert(rgb: np.ndarray, from_space: str, to_space: str) -> np.ndarray:
     """OCIO conversion of a float (H, W, 3) array, unclamped."""
     source, target = resolve_colorspace(from_space), resolve_colorspace(to_space)
@@ -182,16 +177,21 @@ def to_network(rgba: np.ndarray, from_space: str) -> tuple[np.ndarray, np.ndarra
 
 
 def from_network(
-    rgb: np.ndarray, alpha: np.ndarray, to_space: str, transparent: np.ndarray | None = None
+    rgb: np.ndarray, alpha: np.ndarray, to_space: str, source: np.ndarray | None = None
 ) -> np.ndarray:
     """Inverse of :func:`to_network`: network RGB → ``to_space``, re-premultiplied where alpha > 0.
 
-    ``transparent``: the source's premultiplied RGB, kept where alpha is 0. Nothing covers those
-    pixels, so stylized colour there would add light (or erase an emissive source) when composited.
+    Where alpha is 0 the stylized colour is kept as it is (emissive pixels: light without coverage,
+    which the viewer shows, so it is stylized like the rest; a file whose alpha is all 0 still
+    renders). ``source``, the input's RGB, marks the empty ones: alpha 0 and colour 0 stay 0, or
+    stylized colour would add light where there was none.
     """
     alpha = np.asarray(alpha, dtype=np.float32).reshape(*np.shape(rgb)[:-1], 1)
     colour = _convert(rgb, NETWORK_SPACE, to_space)
-    colour = np.where(alpha > 0, colour * alpha, colour if transparent is None else transparent)
+    colour = np.where(alpha > 0, colour * alpha, colour)
+    if source is not None:
+        empty = (alpha <= 0) & np.all(np.asarray(source)[..., :3] == 0, axis=-1, keepdims=True)
+        colour = np.where(empty, 0.0, colour)
     return np.concatenate([colour, alpha], axis=-1).astype(np.float32, copy=False)
 
 

@@ -564,7 +564,7 @@ class OfxStyleTransferEffect:
                 return np.ascontiguousarray(rgb, dtype=np.float32)
             return np.concatenate([rgb, source[..., 3:4]], axis=-1).astype(np.float32, copy=False)
         alpha = source[..., 3:4]
-        rgba = from_network(stylized, alpha, space, transparent=source[..., :3])
+        rgba = from_network(stylized, alpha, space, source=source[..., :3])
         return np.concatenate([rgba[..., :3], alpha], axis=-1).astype(np.float32, copy=False)
 
     def _capture_style(self, fetch_style: HostFetch | None) -> None:

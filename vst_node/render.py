@@ -19,11 +19,9 @@ import numpy as np
 
 from . import __version__
 from .colour import (
-    convert_colour,
     from_network,
     input_colorspace,
     output_colorspace,
-    resolve_colorspace,
     to_network,
     transform_attributes,
 )
@@ -373,15 +371,6 @@ class _FrameWriter:
         self.attributes = attributes
         self.report = report
 
-    def _transparent(self, image: Frame, in_space: str) -> np.ndarray | None:
-        """The source's colour in the output space, for the pixels alpha leaves uncovered."""
-        if not image.has_alpha:
-            return None
-        rgb = image.rgba[..., :3]
-        if resolve_colorspace(in_space) == resolve_colorspace(self.out_space):
-            return rgb
-        return convert_colour(rgb, in_space, self.out_space)
-
     def write(self, frame: int, stylized: np.ndarray, stats: FrameStats | None) -> None:
         report = self.report
         image, _rgb, alpha, in_space = self.reader.decoded(frame)
@@ -390,7 +379,7 @@ class _FrameWriter:
             report.times.optimise += stats.optimise_seconds
             report.iterations[frame] = stats.iterations
         started = time.perf_counter()
-        rgba = from_network(stylized, alpha, self.out_space, transparent=self._transparent(image, in_space))
+        rgba = from_network(stylized, alpha, self.out_space, source=image.rgba if image.has_alpha else None)
         report.times.colour += time.perf_counter() - started
         attributes = {**self.attributes, **transform_attributes(in_space, self.out_space)}
         out_path = self.job.output.path(frame)
