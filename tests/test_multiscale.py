@@ -42,6 +42,7 @@ def test_iteration_split():
     assert level_iterations(200, 1, settings) == [200]
     assert level_iterations(200, 3, settings) == [200, 50, 50]
     assert level_iterations(2, 2, settings) == [2, 1]
+    assert level_iterations(200, 2, MultiScaleSettings(coarse=0.25, refine=0.75)) == [50, 150]
 
 
 def test_upsampling_keeps_the_detail_of_the_init():

@@ -5,7 +5,7 @@
 
 For each size the same frame (Sintel alley_2 frame 1 resized, or the built-in shot when the
 shared data is absent) is stylized from the content image or from noise (--init), once at full size
-only and once coarse to fine per --refine value, side by side in one process. All are scored with
+only and once coarse to fine per --split value, side by side in one process. All are scored with
 the same full-size loss (the preset's weights). "single reaches it" is when the single-scale run
 first got down to the multi-scale result's loss (interpolated over its loss history), the fair time
 to compare against.
@@ -93,19 +93,27 @@ def main() -> int:
     )
     parser.add_argument("--levels", type=int, default=2)
     parser.add_argument("--init", choices=("content", "random"), default="content", help="the frame's start")
-    parser.add_argument("--refine", type=float, nargs="+", default=[0.25], help="one multi-scale run each")
+    parser.add_argument(
+        "--split",
+        nargs="+",
+        default=["1:0.25"],
+        help="COARSE:REFINE fractions of the budget, one multi-scale run each (default: %(default)s)",
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
     single_preset = load_preset(args.preset, args.overrides)
-    multi_presets = {
-        refine: load_preset(
-            args.preset, [*args.overrides, f"multiscale.levels={args.levels}", f"multiscale.refine={refine}"]
-        )
-        for refine in args.refine
-    }
+    multi_presets = {}
+    for split in args.split:
+        coarse, refine = (float(v) for v in split.split(":"))
+        levels = [
+            f"multiscale.levels={args.levels}",
+            f"multiscale.coarse={coarse}",
+            f"multiscale.refine={refine}",
+        ]
+        multi_presets[split] = load_preset(args.preset, [*args.overrides, *levels])
     iterations = args.iterations or single_preset.optimiser.iterations_first
     device = torch.device(args.device)
     stylizer = Stylizer(single_preset, device)
@@ -126,13 +134,13 @@ def main() -> int:
         single = run(stylizer, content, args.init, iterations, single_preset.multiscale)
         its = "+".join(str(i) for i in single["iterations"])
         print(f"{size:>9} {'single-scale':<22} {its:>16} {single['seconds']:>8.1f} {single['loss']:>12.1f}")
-        for refine, preset in multi_presets.items():
+        for split, preset in multi_presets.items():
             multi = run(stylizer, content, args.init, iterations, preset.multiscale)
             reach = seconds_to_reach(
                 single["history"], window, sum(single["iterations"]), single["seconds"], multi["loss"]
             )
             its = "+".join(str(i) for i in multi["iterations"])
-            name = f"multi {args.levels} lv, refine {refine:g}"
+            name = f"multi {args.levels} lv, {split}"
             extra = "never" if reach is None else f"{reach:.1f}s"
             print(
                 f"{size:>9} {name:<22} {its:>16} {multi['seconds']:>8.1f} {multi['loss']:>12.1f} {extra:>18}"
@@ -141,7 +149,7 @@ def main() -> int:
                 {
                     "size": size,
                     "source": source,
-                    "refine": refine,
+                    "split": split,
                     "single": single,
                     "multi": multi,
                     "single_seconds_to_reach_multi_loss": reach,
@@ -160,7 +168,7 @@ def main() -> int:
             "iterations": iterations,
             "init": args.init,
             "levels": args.levels,
-            "refine": args.refine,
+            "splits": args.split,
             "rows": rows,
         },
     )

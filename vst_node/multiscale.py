@@ -48,11 +48,12 @@ def level_weights(weights: LossWeights, area_ratio: float, settings: MultiScaleS
 
 
 def level_iterations(iterations: int, levels: int, settings: MultiScaleSettings) -> list[int]:
-    """The full budget at the coarsest level, `refine` of it at each finer one."""
+    """`coarse` of the budget at the coarsest level, `refine` of it at each finer one."""
     if levels == 1:
         return [iterations]
+    coarse = max(1, round(iterations * settings.coarse))
     refine = max(1, round(iterations * settings.refine))
-    return [iterations] + [refine] * (levels - 1)
+    return [coarse] + [refine] * (levels - 1)
 
 
 def upsample_with_detail(

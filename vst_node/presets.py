@@ -115,6 +115,7 @@ class MultiScaleSettings:
 
     levels: int = 1  # 1 = optimise at the processing size only
     factor: float = 0.5  # side of each coarser level relative to the next finer one
+    coarse: float = 1.0  # iterations at the coarsest level, as a fraction of the frame's budget
     refine: float = 0.25  # iterations at each finer level, as a fraction of the frame's budget
     style_exponent: float = 0.5  # style weight x (area ratio)^this at a coarser level
     temporal_exponent: float = 0.25  # temporal weight x (area ratio)^this at a coarser level
@@ -304,6 +305,7 @@ RULES: dict[str, Rule] = {
     "temporal.penalty": Rule("str", choices=TEMPORAL_PENALTIES),
     "multiscale.levels": Rule("int", ge=1, le=6),
     "multiscale.factor": Rule("float", ge=0.1, le=0.9),
+    "multiscale.coarse": Rule("float", gt=0, le=1),
     "multiscale.refine": Rule("float", gt=0, le=1),
     "multiscale.style_exponent": Rule("float", ge=0, le=4),
     "multiscale.temporal_exponent": Rule("float", ge=0, le=4),
