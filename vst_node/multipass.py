@@ -98,7 +98,8 @@ class DiskPassStore:
 
     MANIFEST = "manifest.json"
 
-    def __init__(self, root: Path, fingerprint: str) -> None:
+    def __init__(self, root: Path, fingerprint: str, fresh: bool = False) -> None:
+        """fresh: discard whatever is stored (a render without --resume starts over)."""
         self.root = Path(root)
         self.fingerprint = fingerprint
         manifest = self.root / self.MANIFEST
@@ -106,7 +107,7 @@ class DiskPassStore:
             stored = json.loads(manifest.read_text()).get("fingerprint")
         except (OSError, ValueError):
             stored = None
-        if stored != fingerprint:
+        if fresh or stored != fingerprint:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root.mkdir(parents=True, exist_ok=True)
             manifest.write_text(json.dumps({"fingerprint": fingerprint}))

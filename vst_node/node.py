@@ -253,9 +253,10 @@ class StyleTransferNode:
                 raise KeyError(f"frame {t} is not in the sequence ({self.frames[0]}-{self.frames[-1]})")
             if self.multipass:
                 last = self._preset.multipass.passes - 1
-                if self.pass_store.get(last, t) is None:
-                    self.run_passes(fetch)
                 result = self.pass_store.get(last, t)
+                if result is None:
+                    self.run_passes(fetch)
+                    result = self.pass_store.get(last, t)
                 assert result is not None
             else:
                 run, self._pinned = self._missing_run(t)

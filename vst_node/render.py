@@ -281,9 +281,7 @@ class RenderSession:
         if job.cache_dir is not None:
             key = _passes_fingerprint(job, frames, digest)
             root = Path(job.cache_dir) / "passes" / key[:24]
-            if not job.resume:
-                DiskPassStore(root, key).remove()
-            store = DiskPassStore(root, key)
+            store = DiskPassStore(root, key, fresh=not job.resume)
             node.pass_store = store
         elif job.resume:
             progress.message(
