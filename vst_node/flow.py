@@ -8,7 +8,9 @@ while the main thread optimises the previous frame, so OpenCV objects are kept p
 
 from __future__ import annotations
 
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -92,14 +94,18 @@ def _deepflow() -> cv2.DenseOpticalFlow:
     return _local.deepflow
 
 
-def compute_flow(src: np.ndarray, dst: np.ndarray, settings: FlowSettings) -> np.ndarray:
-    """Dense flow (H,W,2) float32, (u, v) = (x, y) in pixels, with src(p) ≈ dst(p + flow(p))."""
+def _check_inputs(src: np.ndarray, dst: np.ndarray, settings: FlowSettings) -> None:
     settings.validate()
     if src.shape != dst.shape or src.ndim != 2 or src.dtype != np.uint8 or dst.dtype != np.uint8:
         raise ValueError(
             f"expected two (H, W) uint8 gray images of equal shape, got {src.shape} {src.dtype} "
             f"and {dst.shape} {dst.dtype}"
         )
+
+
+def compute_flow(src: np.ndarray, dst: np.ndarray, settings: FlowSettings) -> np.ndarray:
+    """Dense flow (H,W,2) float32, (u, v) = (x, y) in pixels, with src(p) ≈ dst(p + flow(p))."""
+    _check_inputs(src, dst, settings)
     src = np.ascontiguousarray(src)
     dst = np.ascontiguousarray(dst)
     if settings.backend == "dis":
@@ -111,8 +117,50 @@ def compute_flow(src: np.ndarray, dst: np.ndarray, settings: FlowSettings) -> np
     return np.ascontiguousarray(flow, dtype=np.float32)
 
 
+# The backward flow of a pair runs on a helper thread while the caller computes the forward one:
+# DeepFlow and Farneback are mostly single-threaded inside OpenCV, so a pair then takes about the
+# time of one direction where a second core is free. Each direction is the same computation on its
+# own OpenCV object as when run serially, so the flows are bit-identical. Several helpers, so that
+# concurrent callers (a prefetch worker and the render thread) never queue behind each other.
+_PAIR_HELPERS = 4
+_pair_pool: ThreadPoolExecutor | None = None
+_pair_pool_lock = threading.Lock()
+
+
+def _helpers() -> ThreadPoolExecutor:
+    """The helper pool, created on first use."""
+    global _pair_pool
+    with _pair_pool_lock:
+        if _pair_pool is None:
+            _pair_pool = ThreadPoolExecutor(max_workers=_PAIR_HELPERS, thread_name_prefix="vst-flow-pair")
+        return _pair_pool
+
+
+def _forget_helpers_after_fork() -> None:
+    """A forked child has none of the parent's threads: it starts its own pool when it needs one."""
+    global _pair_pool, _pair_pool_lock
+    _pair_pool, _pair_pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_helpers_after_fork)
+
+
 def flow_pair(
     prev_gray: np.ndarray, cur_gray: np.ndarray, settings: FlowSettings
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(forward prev -> cur, backward cur -> prev): both directions feed the consistency check."""
-    return compute_flow(prev_gray, cur_gray, settings), compute_flow(cur_gray, prev_gray, settings)
+    """(forward prev -> cur, backward cur -> prev): both directions feed the consistency check.
+
+    The two directions are computed concurrently (backward on a helper thread) when the machine
+    has more than one CPU; the result is the same as computing them one after the other.
+    """
+    _check_inputs(prev_gray, cur_gray, settings)  # errors surface here, not on the helper thread
+    if (os.cpu_count() or 1) < 2:
+        return compute_flow(prev_gray, cur_gray, settings), compute_flow(cur_gray, prev_gray, settings)
+    backward = _helpers().submit(compute_flow, cur_gray, prev_gray, settings)
+    try:
+        forward = compute_flow(prev_gray, cur_gray, settings)
+    except BaseException:
+        backward.cancel()
+        raise
+    return forward, backward.result()

@@ -19,8 +19,18 @@ from vst_node.warp import leaves_frame, warp
 
 
 def _sq_norm(flow: Tensor) -> Tensor:
-    """|flow|^2 as (N, 1, H, W)."""
-    return (flow * flow).sum(dim=1, keepdim=True)
+    """|flow|^2 = u^2 + v^2 as (N, 1, H, W).
+
+    One add of the two squared channels: the same bits as summing over the channel dimension
+    (a + b is a single rounding either way), without a reduction kernel over the strided channels.
+    """
+    squared = flow * flow
+    return squared[:, 0:1] + squared[:, 1:2]
+
+
+def _check_flow(flow: Tensor) -> None:
+    if flow.ndim != 4 or flow.shape[1] != 2:
+        raise ValueError(f"expected a flow of shape (N, 2, H, W), got {tuple(flow.shape)}")
 
 
 def disocclusion_mask(forward: Tensor, backward: Tensor) -> Tensor:
@@ -29,9 +39,14 @@ def disocclusion_mask(forward: Tensor, backward: Tensor) -> Tensor:
     forward is w (i-1 -> i), backward is w^ (i -> i-1); going back and forth should return to
     the start, and where it does not the pixel was not visible in frame i-1.
     """
+    return _disocclusion(forward, backward, _sq_norm(backward))
+
+
+def _disocclusion(forward: Tensor, backward: Tensor, backward_sq: Tensor) -> Tensor:
+    """disocclusion_mask with |w^|^2 given (it is shared with the motion-boundary test)."""
     forward_at_prev = warp(forward, backward)
     lhs = _sq_norm(forward_at_prev + backward)
-    rhs = 0.01 * (_sq_norm(forward_at_prev) + _sq_norm(backward)) + 0.5
+    rhs = 0.01 * (_sq_norm(forward_at_prev) + backward_sq) + 0.5
     return lhs >= rhs
 
 
@@ -48,11 +63,15 @@ def motion_boundary_mask(backward: Tensor) -> Tensor:
 
     Flow estimates smear across object edges, so a strong flow gradient makes a pixel unreliable.
     """
-    if backward.ndim != 4 or backward.shape[1] != 2:
-        raise ValueError(f"expected a flow of shape (N, 2, H, W), got {tuple(backward.shape)}")
+    _check_flow(backward)
+    return _motion_boundary(backward, _sq_norm(backward))
+
+
+def _motion_boundary(backward: Tensor, backward_sq: Tensor) -> Tensor:
+    """motion_boundary_mask with |w^|^2 given."""
     dx, dy = _central_gradients(backward)
-    gradient = (dx * dx + dy * dy).sum(dim=1, keepdim=True)
-    return gradient > 0.01 * _sq_norm(backward) + 0.002
+    gradient = dx * dx + dy * dy  # per channel; the two channels are added as in _sq_norm
+    return gradient[:, 0:1] + gradient[:, 1:2] > 0.01 * backward_sq + 0.002
 
 
 def unreliable_mask(forward: Tensor, backward: Tensor) -> Tensor:
@@ -61,7 +80,13 @@ def unreliable_mask(forward: Tensor, backward: Tensor) -> Tensor:
         raise ValueError(
             f"forward {tuple(forward.shape)} and backward {tuple(backward.shape)} flows must match"
         )
-    return disocclusion_mask(forward, backward) | motion_boundary_mask(backward) | leaves_frame(backward)
+    _check_flow(backward)
+    backward_sq = _sq_norm(backward)  # both tests need it: computed once
+    return (
+        _disocclusion(forward, backward, backward_sq)
+        | _motion_boundary(backward, backward_sq)
+        | leaves_frame(backward)
+    )
 
 
 def blur_kernel_size(sigma: float) -> int:

@@ -1,0 +1,133 @@
+#!/usr/bin/env python
+"""The whole benchmark suite in one run: Sintel Table 1 + peer + convergence, flow, scaling.
+
+    python tools/bench_suite.py --out docs/benchmarks/suite            # CPU, about an hour on 2 cores
+    python tools/bench_suite.py --device cuda --out docs/benchmarks/suite-cuda
+
+Writes OUT/suite.json (everything measured, with the machine, commit and command) and, from it,
+OUT/report.md with PNG charts (tools/bench_report.py; needs the `bench` extra: matplotlib).
+Sections run one after the other in this process (scaling in child processes, for peak memory),
+so that every ratio in the report comes from one run on one machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from bench_sintel import add_arguments, section_from_args
+from machine import describe
+
+SECTIONS = ("sintel", "flow", "scaling")
+
+
+def _commit() -> str:
+    try:
+        root = Path(__file__).resolve().parents[1]
+        sha = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return sha + ("+changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _device_name(device: str) -> str | None:
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device(device))
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks/suite"))
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    add_arguments(parser)
+    parser.add_argument("--flow-repeat", type=int, default=3, help="flow timings: median of this many")
+    parser.add_argument("--scaling-sizes", nargs="+", default=["128x54", "256x109", "512x218"])
+    parser.add_argument("--scaling-lengths", type=int, nargs="+", default=[10, 20, 40])
+    parser.add_argument("--scaling-length-size", default="128x54")
+    parser.add_argument("--scaling-iterations", type=int, default=20)
+    args = parser.parse_args(argv)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no CUDA device here")
+
+    started = time.perf_counter()
+    suite: dict = {
+        "machine": describe(),
+        "torch_threads": torch.get_num_threads(),
+        "device": args.device,
+        "device_name": _device_name(args.device),
+        "torch": torch.__version__,
+        "commit": _commit(),
+        "command": "python tools/bench_suite.py " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "sections": {},
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "suite.json"
+
+    def save() -> None:
+        suite["wall_seconds"] = time.perf_counter() - started
+        path.write_text(json.dumps(suite, indent=2) + "\n")
+
+    if "flow" in args.only:
+        from bench_flow import run_flow_section, target_list
+
+        print("== flow (1024x436, every ground-truth pair, every backend)", flush=True)
+        flow = run_flow_section(args.data, repeat=args.flow_repeat, device=args.device)
+        flow["summary"], flow["targets"] = flow["targets"], target_list(flow["targets"])
+        suite["sections"]["flow"] = flow
+        save()
+    if "scaling" in args.only:
+        from bench_cpu import run_scaling_section
+
+        print("== scaling (sizes, shot lengths)", flush=True)
+        suite["sections"]["scaling"] = run_scaling_section(
+            args.scaling_sizes,
+            args.scaling_lengths,
+            args.scaling_length_size,
+            args.scaling_iterations,
+            device=args.device,
+            preset=args.preset,
+        )
+        save()
+    if "sintel" in args.only:
+        print(f"== Sintel Table 1, peer, convergence (1/{args.scale} size)", flush=True)
+        suite["sections"].update(section_from_args(args, args.device))
+        save()
+
+    for name, section in suite["sections"].items():
+        targets = section.get("targets")
+        for t in targets if isinstance(targets, list) else []:
+            verdict = "PASS" if t["passed"] else "FAIL"
+            print(f"{verdict}  [{name}] {t['name']}: {t['value']:.3g}  ({t['detail']})")
+    from bench_report import write_report  # without matplotlib: report.md without charts (it says so)
+
+    for written in write_report(suite, args.out):
+        print(f"wrote {written}")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
