@@ -127,7 +127,9 @@ def _full_suite() -> dict:
                         "pastiche_seconds": 20.0,
                         "pastiche_style_loss": 12.0,
                         "pastiche_temporal_error": 0.02,
-                        "pastiche_seconds_to_vst_style": None,
+                        "same_style_loss": 12.0,
+                        "vst_seconds_to_it": 1.5,
+                        "pastiche_seconds_to_it": 15.0,
                         "time_ratio": 10.0,
                         "temporal_ratio": 20.0,
                     }

@@ -89,6 +89,10 @@ def test_tiny_real_run_scores_every_method_and_the_peer() -> None:
     assert rows[0]["iterations"] == 4  # per-frame random init gets the first-frame budget
     (peer,) = sections["peer"]["rows"]
     assert peer["temporal_ratio"] == pytest.approx(rows[3]["temporal_error"] / rows[1]["temporal_error"])
+    assert peer["same_style_loss"] == max(rows[1]["style_loss"], rows[3]["style_loss"])
+    assert 0 < peer["vst_seconds_to_it"] <= rows[1]["seconds"]
+    assert 0 < peer["pastiche_seconds_to_it"] <= rows[3]["seconds"]
+    assert peer["time_ratio"] == pytest.approx(peer["pastiche_seconds_to_it"] / peer["vst_seconds_to_it"])
     assert [r["init"] for r in sections["convergence"]["rows"]] == ["random", "warped", "warped_temporal"]
     assert all(r["iterations"] <= 4 for r in sections["convergence"]["rows"])
 

@@ -86,6 +86,15 @@ def test_flow_pair_is_forward_then_backward() -> None:
     np.testing.assert_allclose(np.median(backward[inner].reshape(-1, 2), axis=0), [2, -1], atol=0.25)
 
 
+@pytest.mark.parametrize("settings", ALL_SETTINGS, ids=lambda s: s.key())
+def test_flow_pair_on_two_threads_equals_two_serial_calls(settings: FlowSettings) -> None:
+    """The backward direction runs on a helper thread; the pair must not depend on that."""
+    src, dst = _shifted_pair(3, -1)
+    forward, backward = flow_pair(src, dst, settings)
+    np.testing.assert_array_equal(forward, compute_flow(src, dst, settings))
+    np.testing.assert_array_equal(backward, compute_flow(dst, src, settings))
+
+
 def test_unknown_backend_names_the_valid_ones() -> None:
     gray = _texture()[:H, :W]
     with pytest.raises(ValueError) as info:

@@ -542,10 +542,8 @@ def _peer(sec: dict, out_dir: Path, plt, written: list[Path]) -> list[str]:
         w = f"{where} row {i}"
         p = {"sequence": _str(r, "sequence", w), "style": _str(r, "style", w)}
         p.update({k: _num(r, k, w) for k in keys})
-        # null is a valid value here: pastiche never reached vst-node's style loss.
-        to_style = r.get("pastiche_seconds_to_vst_style")
-        if "pastiche_seconds_to_vst_style" not in r:
-            warn(f"{w}: missing field 'pastiche_seconds_to_vst_style'")
+        level = _num(r, "same_style_loss", w)
+        to_level = (_num(r, "vst_seconds_to_it", w), _num(r, "pastiche_seconds_to_it", w))
         parsed.append(p)
         out.append(
             [
@@ -553,15 +551,15 @@ def _peer(sec: dict, out_dir: Path, plt, written: list[Path]) -> list[str]:
                 _cell(p["style"]),
                 fmt_s(p["vst_seconds"]),
                 fmt_s(p["pastiche_seconds"]),
-                fmt_x(p["time_ratio"]),
                 fmt_g(p["vst_style_loss"]),
                 fmt_g(p["pastiche_style_loss"]),
+                fmt_g(level),
+                fmt_s(to_level[0]),
+                fmt_s(to_level[1]),
+                fmt_x(p["time_ratio"]),
                 fmt_g(p["vst_temporal_error"]),
                 fmt_g(p["pastiche_temporal_error"]),
                 fmt_x(p["temporal_ratio"]),
-                fmt_s(to_style)
-                if isinstance(to_style, (int, float))
-                else ("never" if to_style is None and "pastiche_seconds_to_vst_style" in r else DASH),
             ]
         )
     lines.append(
@@ -571,16 +569,18 @@ def _peer(sec: dict, out_dir: Path, plt, written: list[Path]) -> list[str]:
                 "Style",
                 "vst-node s/frame",
                 "pastiche s/frame",
-                "Time ratio",
                 "vst-node style loss",
                 "pastiche style loss",
+                "same style loss (the higher)",
+                "vst-node s to it",
+                "pastiche s to it",
+                "Time ratio",
                 "vst-node temporal error",
                 "pastiche temporal error",
                 "Temporal ratio",
-                "pastiche s to vst-node's style loss",
             ],
             out,
-            ["l", "l"] + ["r"] * 9,
+            ["l", "l"] + ["r"] * 11,
         )
     )
     if plt is not None:

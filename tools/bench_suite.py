@@ -61,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks/suite"))
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument(
+        "--keep-other-sections",
+        action="store_true",
+        help="with --only: keep the other sections of OUT/suite.json (each records its own run)",
+    )
     add_arguments(parser)
     parser.add_argument("--flow-repeat", type=int, default=3, help="flow timings: median of this many")
     parser.add_argument("--scaling-sizes", nargs="+", default=["128x54", "256x109", "512x218"])
@@ -85,6 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "suite.json"
+    run = {key: suite[key] for key in ("commit", "command", "started")}
+    if args.keep_other_sections and path.is_file():
+        # Sections not re-run stay, each with the run it came from; ratios never mix runs.
+        earlier = json.loads(path.read_text())
+        if earlier.get("machine") != suite["machine"] or earlier.get("device") != suite["device"]:
+            parser.error(f"{path} was measured on another machine or device; not merging")
+        kept = {k: v for k, v in earlier.get("sections", {}).items() if k not in args.only}
+        for section in kept.values():
+            section.setdefault("run", {key: earlier.get(key) for key in run})
+        suite["sections"].update(kept)
 
     def save() -> None:
         suite["wall_seconds"] = time.perf_counter() - started
@@ -96,13 +111,13 @@ def main(argv: list[str] | None = None) -> int:
         print("== flow (1024x436, every ground-truth pair, every backend)", flush=True)
         flow = run_flow_section(args.data, repeat=args.flow_repeat, device=args.device)
         flow["summary"], flow["targets"] = flow["targets"], target_list(flow["targets"])
-        suite["sections"]["flow"] = flow
+        suite["sections"]["flow"] = {**flow, "run": run}
         save()
     if "scaling" in args.only:
         from bench_cpu import run_scaling_section
 
         print("== scaling (sizes, shot lengths)", flush=True)
-        suite["sections"]["scaling"] = run_scaling_section(
+        scaling = run_scaling_section(
             args.scaling_sizes,
             args.scaling_lengths,
             args.scaling_length_size,
@@ -110,10 +125,12 @@ def main(argv: list[str] | None = None) -> int:
             device=args.device,
             preset=args.preset,
         )
+        suite["sections"]["scaling"] = {**scaling, "run": run}
         save()
     if "sintel" in args.only:
         print(f"== Sintel Table 1, peer, convergence (1/{args.scale} size)", flush=True)
-        suite["sections"].update(section_from_args(args, args.device))
+        sections = section_from_args(args, args.device)
+        suite["sections"].update({name: {**section, "run": run} for name, section in sections.items()})
         save()
 
     for name, section in suite["sections"].items():

