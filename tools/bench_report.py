@@ -952,7 +952,13 @@ def write_report(suite: dict, out_dir: Path) -> list[Path]:
             continue
         before = len(charts)
         try:
-            lines += render(section, out_dir, plt, charts)
+            rendered = render(section, out_dir, plt, charts)
+            run = section.get("run")
+            if isinstance(run, dict) and rendered:  # a section kept from an earlier run says which
+                command, commit = _cell(run.get("command", "?")), _cell(run.get("commit", "?"))
+                started = _cell(run.get("started", "?"))
+                rendered[1:1] = ["", f"Measured by `{command}` at commit {commit}, {started}."]
+            lines += rendered
         except Exception as exc:  # a report that is half-written is worth more than a traceback
             warn(f"{key}: could not be reported ({type(exc).__name__}: {exc})")
             lines += [f"## {title}", "", f"could not be reported: {type(exc).__name__}: {_cell(exc)}"]

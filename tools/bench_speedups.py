@@ -52,8 +52,7 @@ def loss_variants(stylizer: Stylizer, content: torch.Tensor) -> dict:
         return shipped(x)
 
     def style_each(x: torch.Tensor) -> torch.Tensor:
-        stylizer._targets.clear()  # what caching avoids: the style image through VGG again
-        stylizer.style_targets(tuple(content.shape[-2:]))
+        stylizer.compute_style_targets(tuple(content.shape[-2:]))  # what the cache avoids
         return shipped(x)
 
     return {
@@ -70,7 +69,7 @@ def time_iterations(loss_fn, x0: torch.Tensor, iterations: int, sync_each: bool,
     def reading(x: torch.Tensor) -> torch.Tensor:
         loss = loss_fn(x)
         if sync_each:
-            float(loss)  # a host read per evaluation, as a per-iteration progress print would do
+            float(loss.detach())  # a host read per evaluation, as a per-iteration progress print would do
         return loss
 
     _sync(device)
@@ -83,7 +82,7 @@ def time_iterations(loss_fn, x0: torch.Tensor, iterations: int, sync_each: bool,
 def per_iteration(size: tuple[int, int], iterations: int, rounds: int, device: torch.device) -> list[dict]:
     preset = load_preset("default")
     stylizer = Stylizer(preset, device)
-    shot = make_shot(width=size[1], height=size[0], n_frames=1, seed=0)
+    shot = make_shot(width=size[1], height=size[0], n_frames=2, seed=0)
     content = torch.from_numpy(network_frames(shot)[0]).permute(2, 0, 1)[None].to(device)
     x0 = caffe_preprocess(content)
     variants = loss_variants(stylizer, content)

@@ -6,7 +6,10 @@ processing size; only the image being optimised goes through it every iteration.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +75,27 @@ def style_size(content_hw: tuple[int, int], style_hw: tuple[int, int], scale: fl
     return h, w
 
 
+# Style targets shared by every Stylizer in the process: a host changing a weight, a second node
+# on the same look or the next shot reuse them instead of sending the style image through VGG again.
+# Keyed by the style file's bytes and everything the statistics depend on; the tensors are
+# read-only by contract (the losses only read them).
+STYLE_TARGETS_KEPT = 16
+_style_targets: OrderedDict[tuple, dict] = OrderedDict()
+_style_targets_lock = threading.Lock()
+
+
+def clear_style_targets() -> None:
+    with _style_targets_lock:
+        _style_targets.clear()
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        return hashlib.blake2b(Path(path).read_bytes(), digest_size=16).hexdigest()
+    except OSError as exc:
+        raise PresetError(f"style image {path}: {exc}") from exc
+
+
 class Stylizer:
     """Owns the network and the style targets of one preset on one device."""
 
@@ -82,17 +106,37 @@ class Stylizer:
         self.net = load_vgg19(deepest_layer(layers), str(device))
         self._style_rgb = torch.from_numpy(load_style_image(preset.style.image)).permute(2, 0, 1)[None]
         self.style_loss = make_style_loss(preset.style_loss, preset.style.projections, preset.init.seed)
-        self._targets: dict[tuple[int, int], dict] = {}
+        self._style_key = (
+            _file_digest(preset.style.image),
+            preset.style.scale,
+            tuple(preset.layers.style),
+            preset.style_loss,
+            preset.style.projections,
+            preset.init.seed,
+            str(device),
+        )
+
+    def compute_style_targets(self, content_hw: tuple[int, int]) -> dict:
+        """The style image through VGG at the size matching a frame of `content_hw` (no cache)."""
+        size = style_size(content_hw, tuple(self._style_rgb.shape[-2:]), self.preset.style.scale)
+        style = resize(self._style_rgb.to(self.device), size)
+        with torch.no_grad():
+            feats = self.net(caffe_preprocess(style), self.preset.layers.style)
+            return self.style_loss.targets(feats)
 
     def style_targets(self, content_hw: tuple[int, int]) -> dict:
-        """The style image's statistics at the size that matches a frame of `content_hw` (cached)."""
-        if content_hw not in self._targets:
-            size = style_size(content_hw, tuple(self._style_rgb.shape[-2:]), self.preset.style.scale)
-            style = resize(self._style_rgb.to(self.device), size)
-            with torch.no_grad():
-                feats = self.net(caffe_preprocess(style), self.preset.layers.style)
-                self._targets[content_hw] = self.style_loss.targets(feats)
-        return self._targets[content_hw]
+        """compute_style_targets, once per style image, settings, size and device in the process."""
+        key = (*self._style_key, tuple(content_hw))
+        with _style_targets_lock:
+            if key in _style_targets:
+                _style_targets.move_to_end(key)
+                return _style_targets[key]
+        targets = self.compute_style_targets(content_hw)
+        with _style_targets_lock:
+            _style_targets[key] = targets
+            while len(_style_targets) > STYLE_TARGETS_KEPT:
+                _style_targets.popitem(last=False)
+        return targets
 
     def loss_function(
         self, content_rgb: torch.Tensor, temporal: Temporal, weights: LossWeights | None = None
