@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -135,7 +135,6 @@ def trace_iterates(node: StyleTransferNode, trace: list, every: int, device: tor
 
 def method_presets(base: Preset, budget: Budget) -> dict[str, Preset]:
     """The node-rendered methods as presets of the same look (frame N+1's budget: `later`)."""
-    from dataclasses import replace
 
     def temporal(enabled: bool, later: str = "previous_warped", **flow) -> Preset:
         return replace(
@@ -366,8 +365,6 @@ def run_sequence_style(
     convergence_rows = []
     if convergence:
         cap = budget.convergence_cap
-        from dataclasses import replace
-
         for init, key in (("random", "random"), ("warped", "warped"), ("warped_temporal", PRODUCT)):
             preset = presets[key]
             preset = replace(
