@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import cv2
@@ -11,16 +10,14 @@ import pytest
 
 from vst_node.flo import write_flo
 
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "bench_flow.py"
 W, H = 64, 32
 MARGIN = 8
 
 
 @pytest.fixture(scope="module")
 def bench_flow():
-    spec = importlib.util.spec_from_file_location("bench_flow", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    import bench_flow as module  # tools/ is on sys.path (conftest.py)
+
     return module
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import subprocess
@@ -31,9 +30,8 @@ LABELS = {
 
 @pytest.fixture(scope="module")
 def bench_report():
-    spec = importlib.util.spec_from_file_location("bench_report", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    import bench_report as module  # tools/ is on sys.path (conftest.py)
+
     return module
 
 

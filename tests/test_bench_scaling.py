@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-TOOLS = Path(__file__).resolve().parents[1] / "tools"
-if str(TOOLS) not in sys.path:
-    sys.path.insert(0, str(TOOLS))
-
-import bench_cpu  # noqa: E402
+import bench_cpu  # tools/ is on sys.path (conftest.py)
 
 
 def test_scaling_section_rows():

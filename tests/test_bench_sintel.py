@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
+import bench_sintel  # tools/ is on sys.path (conftest.py)
 import numpy as np
 import pytest
-
-TOOLS = Path(__file__).resolve().parents[1] / "tools"
-sys.path.insert(0, str(TOOLS))
-
-import bench_sintel  # noqa: E402
-import sintel_data  # noqa: E402
+import sintel_data
 
 DATA = sintel_data.DEFAULT_DATA
 
