@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,11 @@ import pytest
 
 from vst_node.cli import main
 from vst_node.image_io import read_frame
+from vst_node.node import FrameStats
 from vst_node.presets import load_preset
-from vst_node.render import RenderJob, render_sequence
+from vst_node.render import RenderJob, RenderReport, render_sequence
 from vst_node.sequence import SequencePattern
+from vst_node.synthetic import make_shot, write_shot
 
 from .conftest import TINY
 
@@ -319,3 +322,40 @@ def test_empty_pixels_stay_empty_and_emissive_ones_are_stylized(tmp_path):
     assert not np.allclose(out[8:16, :8, :3], np.broadcast_to([2.0, 0.5, 0.1], (8, 8, 3)), rtol=1e-2)
     np.testing.assert_array_equal(out[8:16, :8, 3], 0.0)
     assert np.abs(out[16:, :, :3] - read_frame(folder / "a.1002.exr").rgba[16:, :, :3]).max() > 0.05
+
+
+def test_report_collects_reliability_per_frame_from_the_latest_pass():
+    report = RenderReport(frames=[1, 2, 3])
+    report.record(FrameStats(frame=1, iterations=8))  # first frame: no neighbour, nothing to track
+    report.record(FrameStats(frame=2, iterations=4, reliable=0.3, pass_index=0))
+    report.record(FrameStats(frame=2, iterations=4, reliable=0.9, pass_index=1))
+    report.record(FrameStats(frame=3, iterations=4, reliable=0.2))
+    assert report.iterations == {1: 8, 2: 8, 3: 4}
+    assert report.reliable == {2: 0.9, 3: 0.2}
+    assert report.poorly_tracked() == {3: 0.2}
+    assert report.poorly_tracked(below=0.95) == {2: 0.9, 3: 0.2}
+
+
+def test_a_cut_is_named_as_a_frame_the_flow_cannot_track(tiny_shot, tmp_path, capsys):
+    other = make_shot(width=48, height=32, n_frames=4, seed=7)
+    cut = replace(tiny_shot, frames=[*tiny_shot.frames[:2], *other.frames[2:]])  # a cut before 1003
+    pattern = write_shot(cut, tmp_path / "in")
+    code, _, err = run(
+        ["render", pattern, "-o", tmp_path / "o" / "x.####.exr", *SETS, "--no-cache", "--device", "cpu"],
+        capsys,
+    )
+    assert code == 0, err
+    lines = {f: next(line for line in err.splitlines() if f"frame {f} (" in line) for f in range(1001, 1005)}
+    assert "flow reliable" not in lines[1001]  # the first frame has no previous one
+    shares = {f: int(lines[f].rsplit("flow reliable on ", 1)[1].rstrip("%")) for f in (1002, 1003, 1004)}
+    assert shares[1003] < 50 <= min(shares[1002], shares[1004]), shares
+    warning = next(line for line in err.splitlines() if "warning: the flow is reliable" in line)
+    assert "frame(s) 1003 " in warning and f"least: {shares[1003]}% on frame 1003" in warning
+
+
+def test_no_reliability_warning_on_a_shot_the_flow_follows(tiny_sequence, tmp_path, capsys):
+    code, _, err = run(
+        ["render", tiny_sequence, "-o", tmp_path / "o" / "x.####.exr", *SETS, "--no-cache"], capsys
+    )
+    assert code == 0, err
+    assert "flow reliable on" in err and "vst-node: warning" not in err

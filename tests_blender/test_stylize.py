@@ -169,3 +169,31 @@ def test_cancel_while_decoding_a_movie_leaves_no_temporary_scene(scene, movie_st
     runner.cancel()
     assert DECODE_SCENE not in bpy.data.scenes
     assert sorted(s.name for s in strips(scene)) == ["blocker", "clip"]
+
+
+def test_a_cut_in_the_strip_is_reported_at_its_timeline_frame(scene, tmp_path):
+    from vst_node_blender.stylize import Runner
+
+    from vst_node.synthetic import make_shot
+
+    before, after = make_shot(WIDTH, HEIGHT, 4, seed=1), make_shot(WIDTH, HEIGHT, 4, seed=7)
+    for n in range(1, 5):
+        linear = (before if n < 3 else after).frames[n - 1][..., :3]  # a cut between files 2 and 3
+        pixels = (np.clip(linear, 0, 1) * 255).round().astype(np.uint8)
+        write_image(tmp_path / "in" / f"cut.{n:04d}.png", pixels)
+    strip = scene.sequence_editor.strips.new_image("cut", str(tmp_path / "in" / "cut.0001.png"), 2, 11)
+    for n in range(2, 5):
+        strip.elements.append(f"cut.{n:04d}.png")
+    runner = Runner(scene, strip, scene.vst_node, TINY.split(";"))
+    runner.run()
+    assert set(runner.session.report.reliable) == {2, 3, 4}  # file numbers; the first has no flow
+    warning = runner.flow_warning()
+    assert warning is not None and "frame(s) 13 " in warning  # file 3 is shown at timeline frame 13
+
+
+def test_no_flow_warning_for_a_strip_the_flow_follows(scene, png_strip):
+    from vst_node_blender.stylize import Runner
+
+    runner = Runner(scene, png_strip, scene.vst_node, TINY.split(";"))
+    runner.run()
+    assert runner.session.report.reliable and runner.flow_warning() is None

@@ -94,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_render(args: argparse.Namespace) -> int:
     from .presets import load_preset
-    from .render import RenderJob, default_cache_dir, output_pattern, render_sequence
+    from .render import RenderJob, default_cache_dir, output_pattern, poor_flow_message, render_sequence
     from .sequence import SequencePattern, parse_frame_range
 
     if args.frames is not None:
@@ -125,6 +125,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
         f" optimise {t.optimise:.1f}s, write {t.write:.1f}s)",
         file=sys.stderr,
     )
+    if poor := report.poorly_tracked():
+        print(f"vst-node: warning: {poor_flow_message(poor)}", file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_FAILED
 
 

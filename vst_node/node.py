@@ -72,6 +72,10 @@ class FrameStats:
     optimise_seconds: float = 0.0
     stopped_early: bool = False
     losses: list[float] = field(default_factory=list)
+    # Share of the frame where the flow from its nearest finished neighbour is reliable (mean c);
+    # None without a neighbour. Where it is low the temporal loss holds little and the frame may
+    # flicker, which a user can only learn from here.
+    reliable: float | None = None
 
 
 def processing_size(hw: tuple[int, int], preset: Preset, render_scale: float) -> tuple[int, int]:
@@ -367,6 +371,7 @@ class StyleTransferNode:
             weights[offset] = self._tensor(pair.weights[..., None])
         stats.flow_seconds += time.perf_counter() - started
         nearest = min(warped)
+        stats.reliable = float(weights[nearest].mean())
         used = (
             long_term_weights(weights)
             if preset.temporal.use_mask

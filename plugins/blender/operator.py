@@ -82,6 +82,8 @@ class SEQUENCER_OT_vst_stylize_strip(bpy.types.Operator):
             self.report({"INFO"}, f"Added strip {strip.name!r} on channel {strip.channel} ({runner.out_dir})")
         else:
             self.report({"INFO"}, f"Strip {strip.name!r} already shows these frames ({runner.out_dir})")
+        if warning := runner.flow_warning():
+            self.report({"WARNING"}, warning)
         return {"FINISHED"}
 
     # ------------------------------------------------------------------ synchronous

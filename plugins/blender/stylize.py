@@ -363,6 +363,16 @@ class Runner:
             return f"{len(missing)} output frames missing in {self.out_dir}"
         return None
 
+    def flow_warning(self) -> str | None:
+        """Which timeline frames the flow barely tracked (they may flicker), or None."""
+        from vst_node.render import poor_flow_message
+
+        report = self.session.report if self.session is not None else None
+        if report is None or not (poor := report.poorly_tracked()):
+            return None
+        timeline_frame = dict(zip(self.source.numbers, self.timeline, strict=True))
+        return poor_flow_message({timeline_frame[number]: share for number, share in poor.items()})
+
     def finish(self) -> tuple[Any, bool]:
         """Add the stylized strip above the source: (strip, added); an existing one for it is kept."""
         if problem := self.failure():
