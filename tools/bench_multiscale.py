@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from bench_sintel import seconds_to_reach as first_time_at
 from machine import describe, write_results
 
 from vst_node.evaluation import network_frames
@@ -43,18 +44,11 @@ def load_frame(data: Path, width: int, height: int) -> tuple[np.ndarray, str]:
 
 
 def seconds_to_reach(history: list[float], window: int, iterations: int, seconds: float, target: float):
-    """When a run with this loss history first got to `target` (None if it never did)."""
+    """When a run with this loss history (one entry per `window` iterations, all iterations taking
+    equal time) first got to `target`; None if it never did."""
     per_iteration = seconds / max(iterations, 1)
     points = [(min((k + 1) * window, iterations) * per_iteration, loss) for k, loss in enumerate(history)]
-    previous = (0.0, float("inf"))
-    for t, loss in points:
-        if loss <= target:
-            if not np.isfinite(previous[1]):
-                return t
-            fraction = (previous[1] - target) / (previous[1] - loss)
-            return previous[0] + fraction * (t - previous[0])
-        previous = (t, loss)
-    return None
+    return first_time_at(points, target)
 
 
 def start_image(content: torch.Tensor, init: str) -> torch.Tensor:
