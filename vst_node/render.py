@@ -362,8 +362,8 @@ def poor_flow_message(poorly_tracked: dict[int, float]) -> str:
     return (
         f"the flow is reliable on under {LOW_RELIABILITY:.0%} of frame(s) {format_frames(poorly_tracked)}"
         f" (least: {poorly_tracked[worst]:.0%} on frame {worst}); the temporal loss cannot hold the rest,"
-        " so they may flicker. Fast motion or occlusion is the usual cause (on Sintel's fast-moving"
-        " market_5, flow.backend: deepflow flickered 1.7-1.8x less than dis)."
+        " so they may flicker. A cut, fast motion or large occlusions are the usual causes (on Sintel's"
+        " fast-moving market_5, flow.backend: deepflow flickered 1.7-1.8x less than dis)."
     )
 
 
