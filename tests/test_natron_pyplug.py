@@ -192,7 +192,7 @@ def test_stylize_renders_the_write_runs_vst_node_and_reads_the_result(
         assert not np.allclose(stylized.rgba, source.rgba, atol=1e-2)
 
 
-def fake_vst_node(calls: list[list[str]]):
+def fake_vst_node(calls: list[list[str]], stderr: str = ""):
     """Stands in for the vst-node process: copies its input frames to its output pattern."""
 
     def run(argv, **kwargs):
@@ -203,7 +203,7 @@ def fake_vst_node(calls: list[list[str]]):
             target = Path(output.replace("####", f"{frame:04d}"))
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source.replace("####", f"{frame:04d}"), target)
-        return SimpleNamespace(returncode=0, stdout="", stderr="")
+        return SimpleNamespace(returncode=0, stdout="", stderr=stderr)
 
     return run
 
@@ -228,6 +228,21 @@ def test_stylize_in_the_gui_waits_for_the_write_render(natron, tiny_sequence, tm
     group.getParam("write_source").trigger()  # upstream changed: old source frames go first
     assert not (tmp_path / "work" / "Group1" / "source" / "Group1.1001.exr").exists()
     assert len(app.stub_pending) == 1
+
+
+def test_vst_node_warnings_reach_the_status_line(natron, tiny_sequence, tmp_path, monkeypatch):
+    from vst_node.node import poor_flow_message
+
+    warning = poor_flow_message({1003: 0.21})  # worded as vst-node render prints it after "warning: "
+    stderr = f"frame 1004 (4/4) 4 it, 0.3s\nvst-node: 4 written -> out\nvst-node: warning: {warning}\n"
+    monkeypatch.setattr(natron.ext, "subprocess", SimpleNamespace(run=fake_vst_node([], stderr)))
+    monkeypatch.setenv("VST_NODE_EXECUTABLE", "vst-node")
+    app, group = instance(natron)
+    connect_shot(app, group, tiny_sequence, tmp_path / "work")
+    group.getParam("stylize").trigger()
+    status = group.getParam("status").getValue()
+    assert status.startswith("stylized frames 1001-1004 -> ")
+    assert status.endswith(f"; warning: {warning}") and "written" not in status
 
 
 def test_failures_are_reported_on_the_node(natron, tiny_sequence, tmp_path, monkeypatch):

@@ -297,3 +297,20 @@ def test_regions_and_clip_preferences(tmp_path):
             effect.begin_sequence_render((5, 12), 1.0)
     finally:
         effect.close()
+
+
+def test_a_frame_the_flow_cannot_follow_gets_a_persistent_warning(source, tmp_path):
+    """A cut before 1003: the host shows a warning on the node while that frame is viewed, none after."""
+    other = make_shot(width=48, height=32, n_frames=4, seed=7).frames
+    cut = {t: (image if t < FIRST + 2 else other[t - FIRST]) for t, image in source.items()}
+    effect = make_effect(tmp_path)
+    host = NatronLikeHost(effect, cut)
+    try:
+        messages = {}
+        for t in sorted(cut):  # the user steps through the frames in the viewer
+            host.view(t)
+            messages[t] = effect.persistent_message
+    finally:
+        effect.close()
+    assert messages[FIRST] is None and messages[FIRST + 1] is None and messages[FIRST + 3] is None
+    assert messages[FIRST + 2] is not None and f"frame(s) {FIRST + 2} " in messages[FIRST + 2]

@@ -93,8 +93,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
+    from .node import poor_flow_message
     from .presets import load_preset
-    from .render import RenderJob, default_cache_dir, output_pattern, poor_flow_message, render_sequence
+    from .render import RenderJob, default_cache_dir, output_pattern, render_sequence
     from .sequence import SequencePattern, parse_frame_range
 
     if args.frames is not None:

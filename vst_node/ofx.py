@@ -33,7 +33,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .colour import LINEAR_SPACE, from_network, to_network
-from .node import FLOW_SECTIONS, STYLIZED_SECTIONS, StyleTransferNode
+from .node import FLOW_SECTIONS, LOW_RELIABILITY, STYLIZED_SECTIONS, StyleTransferNode, poor_flow_message
 from .optimise import CancelCheck
 from .presets import RULES, SECTIONS, Preset, list_presets, load_preset
 
@@ -353,6 +353,9 @@ class OfxStyleTransferEffect:
             max_cached_frames=max_cached_frames,
         )
         self.render_scale = 1.0
+        # The warning the host shows on the node for the frame last rendered (OFX: setPersistentMessage
+        # with kOfxMessageWarning; clearPersistentMessage when None): a frame the flow barely follows.
+        self.persistent_message: str | None = None
 
     # -- parameters -----------------------------------------------------------------------------
 
@@ -512,6 +515,7 @@ class OfxStyleTransferEffect:
         t = _frame(time)
         scale = _scale(render_scale)
         with self._lock:
+            self.persistent_message = None
             if scale != self.render_scale or t not in self.node.frames:
                 self.begin_sequence_render((t, t), scale)  # a host that skipped BeginSequenceRender
             source = np.asarray(fetch(t), dtype=np.float32)
@@ -533,6 +537,9 @@ class OfxStyleTransferEffect:
                 stylized = self.node.render(t, node_fetch)
             finally:
                 self._abort = None
+            stats = self.node.stats.get(t)
+            if stats is not None and stats.reliable is not None and stats.reliable < LOW_RELIABILITY:
+                self.persistent_message = poor_flow_message({t: stats.reliable})
             return self._from_network(stylized, source, space)
 
     def _cancelled(self) -> bool:

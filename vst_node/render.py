@@ -28,17 +28,13 @@ from .colour import (
 from .errors import InputError, RenderError, VstError
 from .image_io import Frame, probe_frame, read_frame, write_frame
 from .multipass import DiskPassStore, fingerprint, last_complete_pass
-from .node import STYLIZED_SECTIONS, FrameStats, StyleTransferNode
+from .node import LOW_RELIABILITY, STYLIZED_SECTIONS, FrameStats, StyleTransferNode
 from .optimise import CancelCheck
 from .presets import Preset, preset_digest
 from .progress import Progress
 from .sequence import SequencePattern, format_frames, resolve_frames
 
 IMAGE_EXTENSIONS = (".exr", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
-# Below this share of reliable flow the temporal loss holds too little of a frame to keep it steady
-# (on Sintel market_5 the DIS flow is reliable on 23-59 % and the frames flicker nearly as much as
-# stylizing each alone); the render's summary names such frames.
-LOW_RELIABILITY = 0.5
 
 
 def default_cache_dir() -> Path:
@@ -354,17 +350,6 @@ def _passes_fingerprint(job: RenderJob, frames: list[int], digest: str) -> str:
         stat = path.stat()
         sources.append((str(path.resolve()), stat.st_size, stat.st_mtime_ns))
     return fingerprint(digest, job.layer, frames, sources, __version__)
-
-
-def poor_flow_message(poorly_tracked: dict[int, float]) -> str:
-    """The warning for frames the flow barely tracks (RenderReport.poorly_tracked), for any front end."""
-    worst = min(poorly_tracked, key=poorly_tracked.__getitem__)
-    return (
-        f"the flow is reliable on under {LOW_RELIABILITY:.0%} of frame(s) {format_frames(poorly_tracked)}"
-        f" (least: {poorly_tracked[worst]:.0%} on frame {worst}); the temporal loss cannot hold the rest,"
-        " so they may flicker. A cut, fast motion or large occlusions are the usual causes (on Sintel's"
-        " fast-moving market_5, flow.backend: deepflow flickered 1.7-1.8x less than dis)."
-    )
 
 
 def _detail(stats: FrameStats | None) -> str:

@@ -365,7 +365,7 @@ class Runner:
 
     def flow_warning(self) -> str | None:
         """Which timeline frames the flow barely tracked (they may flicker), or None."""
-        from vst_node.render import poor_flow_message
+        from vst_node.node import poor_flow_message
 
         report = self.session.report if self.session is not None else None
         if report is None or not (poor := report.poorly_tracked()):

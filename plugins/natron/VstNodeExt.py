@@ -32,6 +32,7 @@ READ_NODE = "StylizedRead"
 CALLBACK = "VstNode.vstNodeParamChanged"  # registered with the PyPlug's module prefix (Natron docs)
 EXECUTABLE_ENV = "VST_NODE_EXECUTABLE"
 WORK_DIR_NAME = "vst-node-natron"
+WARNING_PREFIX = "vst-node: "  # + "warning: ...", how vst-node render words its warnings
 
 # Group parameter -> the preset key it overrides (the PyPlug's STYLE_PARAMS, minus the preset itself).
 PRESET_KEYS = {
@@ -242,7 +243,12 @@ def stylize(group, app) -> bool:
         _status(group, app, f"failed (exit {result.returncode}): {lines[-1] if lines else 'no output'}")
         return False
     _child(group, READ_NODE).getParam("filename").set(output)
-    _status(group, app, f"stylized frames {first}-{last} -> {output}")
+    # vst-node's warnings (frames the flow barely tracks) would otherwise be lost with its stderr.
+    warnings = [
+        line for line in (result.stderr or "").splitlines() if line.startswith(WARNING_PREFIX + "warning:")
+    ]
+    done = f"stylized frames {first}-{last} -> {output}"
+    _status(group, app, "; ".join([done, *(w[len(WARNING_PREFIX) :].strip() for w in warnings)]))
     return True
 
 
