@@ -33,6 +33,8 @@ from pathlib import Path
 
 from machine import describe
 
+from vst_node.device import PRECISION_CHOICES
+
 # The preset schema refuses optimiser.tolerance=0; with `<=` in the stopping test, 1e-30 stops only
 # where tolerance 0 would (an exactly unchanged loss), i.e. never early in practice.
 NO_EARLY_STOP = "optimiser.tolerance=1.0e-30"
@@ -64,7 +66,13 @@ def write_input(size: str, frames: int, directory: Path) -> str:
 
 
 def run_one(
-    size: str, frames: int, preset: str, overrides: list[str], device: str, source: str | None = None
+    size: str,
+    frames: int,
+    preset: str,
+    overrides: list[str],
+    device: str,
+    source: str | None = None,
+    precision: str = "float32",
 ) -> dict:
     """Runs in the child process. Renders `source` (a sequence pattern), or a shot it generates itself
     when none is given (its generation then counts in the peak RSS)."""
@@ -95,6 +103,7 @@ def run_one(
             output=SequencePattern.parse(str(Path(tmp) / "out" / "shot.####.exr")),
             preset=load_preset(preset, overrides),
             device=device,
+            precision=precision,
             cache_dir=Path(tmp) / "cache",
         )
         if cuda:
@@ -139,11 +148,17 @@ def run_one(
 
 
 def run_child(
-    size: str, frames: int, preset: str, overrides: Sequence[str], device: str, source: str | None = None
+    size: str,
+    frames: int,
+    preset: str,
+    overrides: Sequence[str],
+    device: str,
+    source: str | None = None,
+    precision: str = "float32",
 ) -> dict:
     """run_one in a fresh Python process; returns its row."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", size, "--frames", str(frames)]
-    cmd += ["--preset", preset, "--device", device]
+    cmd += ["--preset", preset, "--device", device, "--precision", precision]
     if source is not None:
         cmd += ["--source", source]
     for item in overrides:
@@ -156,10 +171,10 @@ def run_child(
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _row(size: str, frames: int, preset: str, overrides: Sequence[str], device: str) -> dict:
+def _row(size: str, frames: int, preset: str, overrides: Sequence[str], device: str, precision: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="vst-bench-") as tmp:
         source = write_input(size, frames, Path(tmp) / "in")
-        return run_child(size, frames, preset, overrides, device, source)
+        return run_child(size, frames, preset, overrides, device, source, precision)
 
 
 def run_scaling_section(
@@ -172,6 +187,7 @@ def run_scaling_section(
     *,
     resolution_frames: int = 3,
     overrides: Sequence[str] = (),
+    precision: str = "float32",
     log=None,
 ) -> dict:
     """Resolution rows (a `resolution_frames`-frame shot at each size) and length rows (shots of each
@@ -187,12 +203,12 @@ def run_scaling_section(
     for size in sizes:
         if log:
             log(f"resolution {size}, {resolution_frames} frames")
-        row = _row(size, resolution_frames, preset, settings, device)
+        row = _row(size, resolution_frames, preset, settings, device, precision)
         resolution_rows.append({**row, "kind": "resolution"})
     for n in lengths:
         if log:
             log(f"length {n} frames at {length_size}")
-        row = _row(length_size, n, preset, settings, device)
+        row = _row(length_size, n, preset, settings, device, precision)
         length_rows.append({**row, "kind": "length"})
     return {"iterations": iterations, "resolution_rows": resolution_rows, "length_rows": length_rows}
 
@@ -240,13 +256,16 @@ def main() -> int:
     parser.add_argument("--preset", default="default")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="float32", choices=PRECISION_CHOICES)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
-        row = run_one(args.child, args.frames, args.preset, args.overrides, args.device, args.source)
+        row = run_one(
+            args.child, args.frames, args.preset, args.overrides, args.device, args.source, args.precision
+        )
         print(json.dumps(row))
         return 0
     section = run_scaling_section(
@@ -258,10 +277,12 @@ def main() -> int:
         args.preset,
         resolution_frames=args.frames,
         overrides=args.overrides,
+        precision=args.precision,
         log=lambda message: print(message, file=sys.stderr, flush=True),
     )
     extra = " ".join(args.overrides)
-    print(f"device {args.device}, preset {args.preset}, {args.iterations} iterations every frame {extra}")
+    budget = f"{args.iterations} iterations every frame"
+    print(f"device {args.device} ({args.precision}), preset {args.preset}, {budget} {extra}")
     if section["resolution_rows"]:
         print(f"\nresolution ({args.frames} frames each)")
         print(format_table(section["resolution_rows"]))
@@ -273,6 +294,7 @@ def main() -> int:
         meta = {
             "machine": describe(),
             "device": args.device,
+            "precision": args.precision,
             "preset": args.preset,
             "overrides": [*args.overrides, *budget_overrides(args.iterations)],
         }

@@ -276,6 +276,7 @@ def _header(suite: dict) -> list[str]:
     fields = [
         ("Machine", suite.get("machine")),
         ("Device", device),
+        ("Network precision", suite.get("precision", "float32")),
         ("Torch threads", suite.get("torch_threads")),
         ("Commit", suite.get("commit")),
         ("Command", f"`{command}`" if command else None),

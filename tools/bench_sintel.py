@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from sintel_data import DEFAULT_DATA, SintelSequence, load_all
 
+from vst_node.device import PRECISION_CHOICES
 from vst_node.metrics import temporal_error
 from vst_node.node import StyleTransferNode, independent_preset
 from vst_node.presets import Preset, load_preset
@@ -93,8 +94,12 @@ class Scorer:
         return self.caffe(caffe_preprocess(_tensor(np.clip(result, 0, 1), self.device)), source)
 
 
-def _node(preset: Preset, frames: Sequence[int], device: torch.device) -> StyleTransferNode:
-    node = StyleTransferNode(preset, device=device, cache_dir=None, max_cached_frames=None)
+def _node(
+    preset: Preset, frames: Sequence[int], device: torch.device, precision: str = "float32"
+) -> StyleTransferNode:
+    node = StyleTransferNode(
+        preset, device=device, precision=precision, cache_dir=None, max_cached_frames=None
+    )
     node.begin_sequence(list(frames))
     return node
 
@@ -259,13 +264,14 @@ def run_sequence_style(
     trace_every: int,
     log: Log,
     multipass: bool = True,
+    precision: str = "float32",
 ) -> tuple[list[dict], list[dict], list[dict]]:
     """(table rows, peer rows, convergence rows) of one sequence and one style."""
     i = seq.pair
     fetch = seq.frames.__getitem__
     scorer = Scorer(base, device)
     presets = method_presets(base, budget)
-    first_node = _node(presets[PRODUCT], [i, i + 1], device)
+    first_node = _node(presets[PRODUCT], [i, i + 1], device, precision)
     frame_n, _ = _timed_render(first_node, i, fetch, device)
     first_node.close()
 
@@ -273,7 +279,7 @@ def run_sequence_style(
     results: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def later_frame(key: str, preset: Preset, trace: list | None = None) -> tuple[np.ndarray, float, int]:
-        node = _node(preset, [i, i + 1], device)
+        node = _node(preset, [i, i + 1], device, precision)
         node.seed_finished(i, frame_n)
         if trace is not None:
             trace_iterates(node, trace, trace_every, device)
@@ -295,7 +301,7 @@ def run_sequence_style(
                 log(f"  {seq.name}: no frame before N, long-term skipped")
                 continue
             frames = list(range(i - 1, i + 2))
-            node = _node(presets[key], frames, device)
+            node = _node(presets[key], frames, device, precision)
             outs = {t: _timed_render(node, t, fetch, device) for t in frames}
             node.close()
             out, seconds = outs[i + 1]
@@ -305,7 +311,7 @@ def run_sequence_style(
             if not multipass:
                 continue
             frames = list(range(len(seq.frames)))
-            node = _node(presets[key], frames, device)
+            node = _node(presets[key], frames, device, precision)
             _sync(device)
             started = time.perf_counter()
             node.run_passes(fetch)
@@ -494,6 +500,7 @@ def run_sintel_section(
     trace_every: int = 5,
     sequences: Sequence[str] = (),
     log: Log = print,
+    precision: str = "float32",
 ) -> dict:
     """Every sequence x every style; returns {"sintel": ..., "peer": ..., "convergence": ...}."""
     budget = budget or Budget()
@@ -525,6 +532,7 @@ def run_sintel_section(
                 trace_every=trace_every,
                 log=log,
                 multipass=index < multipass_styles,
+                precision=precision,
             )
             rows += r
             peer_rows += p
@@ -533,6 +541,7 @@ def run_sintel_section(
     return {
         "sintel": {
             "scale": scale,
+            "precision": precision,
             "size": f"{w}x{h}",
             "budget": {"first": budget.first, "later": budget.later},
             "multipass": {
@@ -574,6 +583,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--preset", default="default")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        choices=PRECISION_CHOICES,
+        help="vst-node's network arithmetic (scores and the peer stay float32)",
+    )
 
 
 def section_from_args(args: argparse.Namespace, device: str) -> dict:
@@ -600,6 +615,7 @@ def section_from_args(args: argparse.Namespace, device: str) -> dict:
         args.convergence_styles,
         args.multipass_styles,
         sequences=args.sequence,
+        precision=args.precision,
     )
 
 

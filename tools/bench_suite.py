@@ -3,6 +3,7 @@
 
     python tools/bench_suite.py --out docs/benchmarks/suite            # CPU, about an hour on 2 cores
     python tools/bench_suite.py --device cuda --out docs/benchmarks/suite-cuda
+    python tools/bench_suite.py --device cuda --precision bfloat16 --out docs/benchmarks/suite-cuda-bf16
 
 Writes OUT/suite.json (everything measured, with the machine, commit and command) and, from it,
 OUT/report.md with PNG charts (tools/bench_report.py; needs the `bench` extra: matplotlib).
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         "torch_threads": torch.get_num_threads(),
         "device": args.device,
         "device_name": _device_name(args.device),
+        "precision": args.precision,
         "torch": torch.__version__,
         "commit": _commit(),
         "command": "python tools/bench_suite.py " + shlex.join(sys.argv[1:] if argv is None else argv),
@@ -89,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep_other_sections and path.is_file():
         # Sections not re-run stay, each with the run it came from; ratios never mix runs.
         earlier = json.loads(path.read_text())
-        if earlier.get("machine") != suite["machine"] or earlier.get("device") != suite["device"]:
-            parser.error(f"{path} was measured on another machine or device; not merging")
+        same = ("machine", "device", "precision")
+        if any(earlier.get(key, "float32" if key == "precision" else None) != suite[key] for key in same):
+            parser.error(f"{path} was measured on another machine, device or precision; not merging")
         kept = {k: v for k, v in earlier.get("sections", {}).items() if k not in args.only}
         for section in kept.values():
             section.setdefault("run", {key: earlier.get(key) for key in run})
@@ -119,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             args.scaling_iterations,
             device=args.device,
             preset=args.preset,
+            precision=args.precision,
         )
         suite["sections"]["scaling"] = {**scaling, "run": run}
         save()

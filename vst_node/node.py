@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .colour_transfer import keep_source_colour
-from .device import resolve_device
+from .device import resolve_device, resolve_precision
 from .flow_cache import FlowCache
 from .multipass import MemoryPassStore, PassStore, blended_init, last_complete_pass, pass_order
 from .multiscale import stylize_multiscale
@@ -123,10 +123,13 @@ class StyleTransferNode:
         cache_dir: Path | None = None,
         cancel: CancelCheck | None = None,
         max_cached_frames: int | None = 32,
+        precision: str = "float32",
     ) -> None:
         """max_cached_frames: finished frames kept for scrubbing; None keeps only what the temporal
-        terms of the next frame need (max J), the bound a sequential render wants."""
+        terms of the next frame need (max J), the bound a sequential render wants.
+        precision: the network's dtype while optimising (device.PRECISION_CHOICES)."""
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        self.precision = resolve_precision(precision, self.device)
         self.cancel = cancel
         self.flows = FlowCache(Path(cache_dir) / "flow" if cache_dir else None, device=self.device)
         self._cache_limit = max_cached_frames
@@ -364,7 +367,7 @@ class StyleTransferNode:
 
     def _stylizer_ready(self) -> Stylizer:
         if self._stylizer is None:
-            self._stylizer = Stylizer(self._preset, self.device)
+            self._stylizer = Stylizer(self._preset, self.device, self.precision)
         return self._stylizer
 
     def _tensor(self, image: np.ndarray) -> torch.Tensor:

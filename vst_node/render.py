@@ -68,6 +68,7 @@ class RenderJob:
     frame_spec: str | None = None
     layer: str | None = None
     device: str = "auto"
+    precision: str = "float32"
     resume: bool = False
     cache_dir: Path | None = None
 
@@ -211,13 +212,19 @@ class RenderSession:
         self.reader = SourceReader(job, self.report.times)
         # max_cached_frames=None: the node keeps exactly the max(J) frames the next frame needs.
         self.node = node_factory(
-            job.preset, device=job.device, cache_dir=job.cache_dir, cancel=cancel, max_cached_frames=None
+            job.preset,
+            device=job.device,
+            precision=job.precision,
+            cache_dir=job.cache_dir,
+            cancel=cancel,
+            max_cached_frames=None,
         )
         self.node.begin_sequence(self.frames)
         attributes = {
             "Software": f"vst-node {__version__}",
             "vst:preset": job.preset.name,
             "vst:preset_digest": preset_digest(job.preset, STYLIZED_SECTIONS),
+            "vst:precision": job.precision,
         }
         out_space = output_colorspace(job.output.path(self.frames[0]))
         self.writer = _FrameWriter(job, self.reader, out_space, attributes, self.report)

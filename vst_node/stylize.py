@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from . import losses
 from .colour import input_colorspace, to_network
+from .device import network_precision
 from .errors import PresetError
 from .image_io import read_frame
 from .optimise import CancelCheck, OptimiseResult, optimise_image
@@ -99,9 +100,12 @@ def _file_digest(path: Path) -> str:
 class Stylizer:
     """Owns the network and the style targets of one preset on one device."""
 
-    def __init__(self, preset: Preset, device: torch.device) -> None:
+    def __init__(self, preset: Preset, device: torch.device, precision: torch.dtype = torch.float32) -> None:
+        """precision: the dtype VGG runs in while a frame is optimised (device.PRECISION_CHOICES);
+        fixed images (content, style) and the losses are always float32."""
         self.preset = preset
         self.device = device
+        self.precision = precision
         layers = (*preset.layers.content, *preset.layers.style)
         self.net = load_vgg19(deepest_layer(layers), str(device))
         self._style_rgb = torch.from_numpy(load_style_image(preset.style.image)).permute(2, 0, 1)[None]
@@ -153,7 +157,7 @@ class Stylizer:
         targets = self.style_targets(tuple(content_rgb.shape[-2:]))
 
         def loss(x: torch.Tensor) -> torch.Tensor:
-            feats = self.net(x, wanted)
+            feats = self.features(x, wanted)
             total = w.style * self.style_loss(feats, targets)
             for name in content_layers:
                 total = total + w.content * losses.content_loss(feats[name], content_targets[name])
@@ -164,6 +168,12 @@ class Stylizer:
             return total
 
         return loss
+
+    def features(self, x: torch.Tensor, wanted: Sequence[str]) -> dict[str, torch.Tensor]:
+        """VGG features of the image being optimised, float32 whatever precision the network ran in."""
+        with network_precision(self.device, self.precision):
+            feats = self.net(x, wanted)
+        return {name: f.float() for name, f in feats.items()}
 
     def stylize(
         self,
