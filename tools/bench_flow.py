@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from machine import synchronize
 
 from vst_node.flo import read_flo
 from vst_node.flow import DIS_PRESETS, FlowSettings, flow_pair, to_gray_u8
@@ -73,12 +74,6 @@ def _settings(backends: Sequence[str] | None) -> list[FlowSettings]:
     return [settings for settings in SETTINGS if settings.key() in backends]
 
 
-def _synchronize(device: str) -> None:
-    """Wait for queued CUDA work, so that the clock reads what the device really took."""
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def bench(
     scene_dir: Path,
     frame: int,
@@ -111,7 +106,7 @@ def bench(
     # pair's cost: with repeat=1 it would land on the first backend's row.
     zeros = torch.zeros(1, 2, *frame_n.shape, device=device)
     reliability_weights(zeros, zeros)
-    _synchronize(device)
+    synchronize(device)
 
     rows = []
     for settings in settings_list:
@@ -125,7 +120,7 @@ def bench(
                 torch.from_numpy(forward).permute(2, 0, 1)[None].to(device),
                 torch.from_numpy(backward).permute(2, 0, 1)[None].to(device),
             )[0, 0].cpu()
-            _synchronize(device)
+            synchronize(device)
             weight_times.append(time.perf_counter() - flowed)
             flow_times.append(flowed - started)
         unreliable = (c.numpy() < 0.5) & valid

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from bench_multiscale import load_frame
 from bench_sintel import DEFAULT_DATA, Budget, run_sintel_section
-from machine import describe, write_results
+from machine import describe, synchronize, write_results
 
 from vst_node.device import resolve_precision
 from vst_node.presets import load_preset
@@ -36,16 +36,11 @@ LOSS_TOLERANCE = 0.01
 TEMPORAL_TOLERANCE = 0.05
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _timed(stylizer: Stylizer, content: torch.Tensor, start: torch.Tensor, iterations: int):
-    _sync(stylizer.device)
+    synchronize(stylizer.device)
     started = time.perf_counter()
     result = stylizer.stylize(content, start, None, iterations)
-    _sync(stylizer.device)
+    synchronize(stylizer.device)
     return result, time.perf_counter() - started
 
 

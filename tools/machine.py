@@ -7,6 +7,14 @@ import platform
 from pathlib import Path
 
 
+def synchronize(device) -> None:
+    """Wait for queued CUDA work (device: str or torch.device), so a clock reads what it really took."""
+    import torch
+
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def describe() -> str:
     model = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
