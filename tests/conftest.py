@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from vst_node.evaluation import network_frames
-from vst_node.presets import load_preset
-from vst_node.synthetic import make_shot, write_shot
+from vst_node.engine.evaluation import network_frames
+from vst_node.io.synthetic import make_shot, write_shot
+from vst_node.settings import load_preset
 
 # The benchmark scripts in tools/ import each other as top-level modules (they run as scripts);
 # their tests import them the same way.

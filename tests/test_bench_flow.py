@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vst_node.flo import write_flo
+from vst_node.io.flo import write_flo
 
 W, H = 64, 32
 MARGIN = 8

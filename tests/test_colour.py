@@ -8,7 +8,8 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 
-from vst_node.colour import (
+from vst_node.errors import InputError
+from vst_node.io.colour import (
     NETWORK_SPACE,
     from_network,
     input_colorspace,
@@ -17,8 +18,7 @@ from vst_node.colour import (
     to_network,
     transform_attributes,
 )
-from vst_node.errors import InputError
-from vst_node.image_io import read_frame
+from vst_node.io.image_io import read_frame
 
 
 def srgb_encode(x: np.ndarray) -> np.ndarray:
@@ -175,7 +175,7 @@ def test_transform_attributes_record_the_path_and_tag_the_output() -> None:
 
 def test_interop_ids_without_the_query_of_openimageio_3_1():
     """OpenImageIO 3.0 (Blender 5.0's bindings) has no get_color_interop_id: aliases give the same IDs."""
-    from vst_node import colour
+    from vst_node.io import colour
 
     config = colour._config()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from vst_node.cli import main
+from vst_node.faces.cli import main
 
 from .conftest import TINY
 

@@ -8,8 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from vst_node.flo import read_flo, write_flo
-from vst_node.flow import DIS_PRESETS, FLOW_BACKENDS, FlowSettings, compute_flow, flow_pair, to_gray_u8
+from vst_node.engine.flow import compute_flow, flow_pair, to_gray_u8
+from vst_node.io.flo import read_flo, write_flo
+from vst_node.settings import DIS_PRESETS, FLOW_BACKENDS, FlowSettings
 
 H, W = 96, 128
 MARGIN = 12

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from vst_node import flow_cache as fc
-from vst_node.flow import FlowSettings
-from vst_node.flow_cache import FlowCache, FlowPair, compute_pair
-from vst_node.reliability import reliability_weights
+from vst_node.engine import flow_cache as fc
+from vst_node.engine.flow_cache import FlowCache, FlowPair, compute_pair
+from vst_node.ops.reliability import reliability_weights
+from vst_node.settings import FlowSettings
 
 DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
 H, W = 40, 56

@@ -11,7 +11,7 @@ import OpenImageIO as oiio
 import pytest
 
 from vst_node.errors import InputError
-from vst_node.image_io import Frame, list_layers, probe_frame, read_frame, write_frame
+from vst_node.io.image_io import Frame, list_layers, probe_frame, read_frame, write_frame
 
 DATA = Path(__file__).parents[1].parent / "shared" / "data" / "exr"
 REFERENCE_FILES = [

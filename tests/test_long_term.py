@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from vst_node.evaluation import network_frames
-from vst_node.node import StyleTransferNode
-from vst_node.presets import load_preset
-from vst_node.reliability import long_term_weights
-from vst_node.synthetic import make_shot
+from vst_node.engine.evaluation import network_frames
+from vst_node.engine.node import StyleTransferNode
+from vst_node.io.synthetic import make_shot
+from vst_node.ops.reliability import long_term_weights
+from vst_node.settings import load_preset
 
 from .conftest import TINY
 
@@ -89,9 +89,9 @@ def test_offsets_are_validated(value, message):
 def test_resume_rebuilds_every_frame_the_offsets_reach(tiny_sequence, tmp_path):
     import io
 
-    from vst_node.progress import Progress
-    from vst_node.render import RenderJob, render_sequence
-    from vst_node.sequence import SequencePattern
+    from vst_node.faces.progress import Progress
+    from vst_node.faces.render import RenderJob, render_sequence
+    from vst_node.io.sequence import SequencePattern
 
     seeded: list[int] = []
 

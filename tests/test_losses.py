@@ -1,6 +1,6 @@
 import torch
 
-from vst_node import losses
+from vst_node.ops import losses
 
 
 def test_gram_is_normalised_by_size():

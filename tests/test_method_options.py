@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from vst_node.colour_transfer import keep_source_colour
-from vst_node.losses import temporal_loss
-from vst_node.node import StyleTransferNode
-from vst_node.presets import load_preset, preset_digest
-from vst_node.stylize import Stylizer
-from vst_node.vgg import caffe_preprocess
+from vst_node.engine.node import StyleTransferNode
+from vst_node.engine.stylize import Stylizer
+from vst_node.engine.vgg import caffe_preprocess
+from vst_node.ops.colour_transfer import keep_source_colour
+from vst_node.ops.losses import temporal_loss
+from vst_node.settings import load_preset, preset_digest
 
 from .conftest import TINY
 

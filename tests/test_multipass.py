@@ -9,20 +9,20 @@ import numpy as np
 import pytest
 import torch
 
-from vst_node.image_io import read_frame
-from vst_node.multipass import (
+from vst_node.engine.multipass import (
     DiskPassStore,
     MemoryPassStore,
     blended_init,
     last_complete_pass,
     pass_order,
 )
-from vst_node.node import StyleTransferNode
-from vst_node.optimise import Cancelled, OptimiseResult
-from vst_node.presets import load_preset
-from vst_node.progress import Progress
-from vst_node.render import RenderJob, render_sequence
-from vst_node.sequence import SequencePattern
+from vst_node.engine.node import StyleTransferNode
+from vst_node.engine.optimise import Cancelled, OptimiseResult
+from vst_node.faces.progress import Progress
+from vst_node.faces.render import RenderJob, render_sequence
+from vst_node.io.image_io import read_frame
+from vst_node.io.sequence import SequencePattern
+from vst_node.settings import load_preset
 
 from .conftest import TINY
 
@@ -153,7 +153,7 @@ def test_render_resumes_per_pass_with_identical_pixels(tiny_sequence, tmp_path):
 
 
 def test_cli_passes_flag(tiny_sequence, tmp_path, capsys):
-    from vst_node.cli import main
+    from vst_node.faces.cli import main
 
     code = main(
         ["render", tiny_sequence, "-o", str(tmp_path / "o"), "--passes", "2", "--frames", "1001-1002",

@@ -5,16 +5,17 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vst_node.multiscale import (
+from vst_node.engine.multiscale import (
     level_iterations,
     level_weights,
     pyramid_sizes,
     stylize_multiscale,
     upsample_with_detail,
 )
-from vst_node.presets import LossWeights, MultiScaleSettings, load_preset
-from vst_node.stylize import Stylizer, TemporalTerm, resize
-from vst_node.vgg import caffe_preprocess
+from vst_node.engine.stylize import Stylizer, TemporalTerm
+from vst_node.engine.vgg import caffe_preprocess
+from vst_node.ops.resize import resize
+from vst_node.settings import LossWeights, MultiScaleSettings, load_preset
 
 from .conftest import DEVICES, TINY
 

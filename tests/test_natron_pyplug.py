@@ -2,7 +2,7 @@
 
 Natron is not installed here: tests/natron_stub/NatronEngine.py models the documented API and fails
 on anything else. The end-to-end test runs the real `vst-node render` command line in a subprocess
-(`python -m vst_node.cli`, the console script's entry point) on the tiny EXR sequence.
+(`python -m vst_node`, the console script's entry point) on the tiny EXR sequence.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from vst_node.image_io import probe_frame, read_frame
+from vst_node.io.image_io import probe_frame, read_frame
 from vst_node.ofx import describe
 
 from .conftest import TINY
@@ -173,7 +173,7 @@ def test_stylize_renders_the_write_runs_vst_node_and_reads_the_result(
     monkeypatch.setenv("VST_NODE_CACHE", str(tmp_path / "cache"))
     app, group = instance(natron)
     connect_shot(app, group, tiny_sequence, tmp_path / "work")
-    group.getParam("executable").set(shlex.join([sys.executable, "-m", "vst_node.cli"]))
+    group.getParam("executable").set(shlex.join([sys.executable, "-m", "vst_node"]))
     group.getParam("extra_settings").set("\n".join(TINY))
     group.getParam("stylize").trigger()  # the user presses Stylize (background mode: one go)
 
@@ -231,7 +231,7 @@ def test_stylize_in_the_gui_waits_for_the_write_render(natron, tiny_sequence, tm
 
 
 def test_vst_node_warnings_reach_the_status_line(natron, tiny_sequence, tmp_path, monkeypatch):
-    from vst_node.node import poor_flow_message
+    from vst_node.engine.node import poor_flow_message
 
     warning = poor_flow_message({1003: 0.21})  # worded as vst-node render prints it after "warning: "
     stderr = f"frame 1004 (4/4) 4 it, 0.3s\nvst-node: 4 written -> out\nvst-node: warning: {warning}\n"

@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from vst_node.node import StyleTransferNode, independent_preset, processing_size
-from vst_node.presets import load_preset
+from vst_node.engine.node import StyleTransferNode, independent_preset, processing_size
+from vst_node.settings import load_preset
 
 from .conftest import DEVICES, TINY
 

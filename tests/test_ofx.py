@@ -8,11 +8,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from vst_node.flow import FLOW_BACKENDS
+from vst_node.engine.optimise import Cancelled
+from vst_node.io.synthetic import make_shot
 from vst_node.ofx import OfxStyleTransferEffect, describe, describe_in_context, frame_ranges
-from vst_node.optimise import Cancelled
-from vst_node.presets import RULES, LossWeights, OptimiserSettings, list_presets
-from vst_node.synthetic import make_shot
+from vst_node.settings import RULES, LossWeights, OptimiserSettings, list_presets
+from vst_node.settings.choices import FLOW_BACKENDS
 
 from .conftest import TINY
 from .ofx_host import NatronLikeHost, downscale

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vst_node.optimise import Cancelled, optimise_image
+from vst_node.engine.optimise import Cancelled, optimise_image
 
 
 def quadratic(target):

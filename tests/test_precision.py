@@ -10,13 +10,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vst_node.cli import main
-from vst_node.device import resolve_precision
+from vst_node.engine.device import resolve_precision
+from vst_node.engine.stylize import Stylizer
+from vst_node.engine.vgg import caffe_preprocess
 from vst_node.errors import VstError
-from vst_node.image_io import read_frame
-from vst_node.presets import load_preset
-from vst_node.stylize import Stylizer
-from vst_node.vgg import caffe_preprocess
+from vst_node.faces.cli import main
+from vst_node.io.image_io import read_frame
+from vst_node.settings import load_preset
 
 from .conftest import DEVICES, TINY
 from .test_render import SETS

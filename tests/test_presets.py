@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shutil
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 
-from vst_node import presets as P
+from vst_node import settings as P
 from vst_node.errors import PresetError
-from vst_node.flow import FlowSettings
+from vst_node.settings import FlowSettings, loading
 
 BUILTIN = P.builtin_presets_dir()
 SWIRLS_PNG = BUILTIN / "styles" / "swirls.png"
@@ -80,9 +82,10 @@ def test_default_yaml_documents_the_code_defaults_and_comments_every_key():
 
 
 def test_builtin_dir_falls_back_to_installed_data(monkeypatch, tmp_path):
-    assert Path(P.__file__).resolve().parents[1] / "presets" == BUILTIN
-    monkeypatch.setattr(P, "__file__", str(tmp_path / "site-packages" / "vst_node" / "presets.py"))
-    assert P.builtin_presets_dir() == Path(P.sys.prefix) / "share" / "vst-node" / "presets"
+    assert Path(loading.__file__).resolve().parents[2] / "presets" == BUILTIN
+    installed = tmp_path / "site-packages" / "vst_node" / "settings" / "loading.py"
+    monkeypatch.setattr(loading, "__file__", str(installed))
+    assert P.builtin_presets_dir() == Path(sys.prefix) / "share" / "vst-node" / "presets"
 
 
 # ---------------------------------------------------------------- inheritance
@@ -430,7 +433,7 @@ def test_list_presets_searches_user_folders_first(tmp_path, monkeypatch):
     write(first / "studio.yaml", "extends: default\ndescription: house look\n")
     write(first / "ink.yaml", "extends: ink.yaml\ndescription: our ink\n")
     write(second / "other.yml", "extends: default\n")
-    monkeypatch.setenv(P.PRESETS_ENV, f"{first}{P.os.pathsep}{second}")
+    monkeypatch.setenv(P.PRESETS_ENV, f"{first}{os.pathsep}{second}")
     listed = {name: (path, description) for name, path, description in P.list_presets()}
     assert listed["studio"] == (first / "studio.yaml", "house look")
     assert listed["ink"] == (first / "ink.yaml", "our ink")  # shadows the built-in

@@ -1,6 +1,6 @@
 import io
 
-from vst_node.progress import Progress
+from vst_node.faces.progress import Progress
 
 
 def test_plain_lines_when_not_a_terminal():

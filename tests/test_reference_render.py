@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from vst_node.cli import main
-from vst_node.image_io import read_frame
+from vst_node.faces.cli import main
+from vst_node.io.image_io import read_frame
 
 from .conftest import TINY
 

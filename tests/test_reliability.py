@@ -10,15 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from vst_node.flo import read_flo
-from vst_node.flow import FlowSettings, flow_pair, to_gray_u8
-from vst_node.reliability import (
+from vst_node.engine.flow import flow_pair, to_gray_u8
+from vst_node.io.flo import read_flo
+from vst_node.ops.reliability import (
     blur_kernel_size,
     disocclusion_mask,
     motion_boundary_mask,
     reliability_weights,
     unreliable_mask,
 )
+from vst_node.settings import FlowSettings
 
 DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
 DATA = Path(__file__).parents[1].parent / "shared" / "data"

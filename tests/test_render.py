@@ -10,13 +10,13 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 
-from vst_node.cli import main
-from vst_node.image_io import read_frame
-from vst_node.node import FrameStats
-from vst_node.presets import load_preset
-from vst_node.render import RenderJob, RenderReport, render_sequence
-from vst_node.sequence import SequencePattern
-from vst_node.synthetic import make_shot, write_shot
+from vst_node.engine.node import FrameStats
+from vst_node.faces.cli import main
+from vst_node.faces.render import RenderJob, RenderReport, render_sequence
+from vst_node.io.image_io import read_frame
+from vst_node.io.sequence import SequencePattern
+from vst_node.io.synthetic import make_shot, write_shot
+from vst_node.settings import load_preset
 
 from .conftest import TINY
 
@@ -172,7 +172,7 @@ def test_second_render_with_other_style_weights_computes_no_flow(tiny_sequence, 
 
 
 def _quiet(n):
-    from vst_node.progress import Progress
+    from vst_node.faces.progress import Progress
 
     return Progress(n, stream=open(os.devnull, "w"))
 
@@ -180,7 +180,7 @@ def _quiet(n):
 def test_failed_frame_gives_nonzero_exit_and_keeps_earlier_frames(
     tiny_sequence, tmp_path, capsys, monkeypatch
 ):
-    import vst_node.render as render_module
+    import vst_node.faces.render as render_module
 
     real = render_module.read_frame
 
@@ -275,7 +275,7 @@ def test_resume_warns_about_frames_made_with_other_settings(tiny_sequence, tmp_p
 
 
 def test_session_steps_one_frame_at_a_time_and_stops_cleanly(tiny_sequence, tmp_path):
-    from vst_node.render import RenderSession
+    from vst_node.faces.render import RenderSession
 
     job = RenderJob(
         source=SequencePattern.parse(tiny_sequence),
@@ -296,7 +296,7 @@ def test_session_steps_one_frame_at_a_time_and_stops_cleanly(tiny_sequence, tmp_
 def test_empty_pixels_stay_empty_and_emissive_ones_are_stylized(tmp_path):
     """Premultiplied EXR: alpha 0 and colour 0 is empty and must stay 0 (stylized colour there would
     add light); alpha 0 with colour is emissive light the viewer shows, stylized like the rest."""
-    from vst_node.synthetic import make_shot
+    from vst_node.io.synthetic import make_shot
 
     shot = make_shot(width=48, height=32, n_frames=2, seed=3)
     folder = tmp_path / "in"

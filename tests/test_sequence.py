@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from vst_node.errors import InputError
-from vst_node.sequence import (
+from vst_node.io.sequence import (
     STILL_FRAME,
     SequencePattern,
     format_frames,

@@ -4,17 +4,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vst_node import losses
-from vst_node.style_losses import (
-    STYLE_LOSS_KINDS,
-    StyleLoss,
-    make_style_loss,
+from vst_node.engine.style_loss import StyleLoss, make_style_loss
+from vst_node.ops import losses
+from vst_node.ops.style_losses import (
     mean_std,
     mean_var_distance,
     random_directions,
     sliced_wasserstein_distance,
     sorted_projections,
 )
+from vst_node.settings.choices import STYLE_LOSSES as STYLE_LOSS_KINDS
 
 NO_GPU = pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU")
 DEVICES = ["cpu", pytest.param("cuda", marks=NO_GPU)]

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from vst_node import stylize
-from vst_node.presets import load_preset
-from vst_node.stylize import Stylizer
+from vst_node.engine import stylize
+from vst_node.engine.stylize import Stylizer
+from vst_node.settings import load_preset
 
 CPU = torch.device("cpu")
 HW = (24, 32)

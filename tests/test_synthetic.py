@@ -6,7 +6,13 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 
-from vst_node.synthetic import BACKGROUND_VELOCITY, OBJECT_VELOCITY, load_ground_truth, make_shot, write_shot
+from vst_node.io.synthetic import (
+    BACKGROUND_VELOCITY,
+    OBJECT_VELOCITY,
+    load_ground_truth,
+    make_shot,
+    write_shot,
+)
 
 
 @pytest.fixture(scope="module")

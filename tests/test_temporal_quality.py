@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from vst_node.evaluation import compare_methods
-from vst_node.presets import load_preset
-from vst_node.synthetic import make_shot
+from vst_node.engine.evaluation import compare_methods
+from vst_node.io.synthetic import make_shot
+from vst_node.settings import load_preset
 
 
 def test_default_preset_is_stable_without_losing_style():

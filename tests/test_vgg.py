@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vst_node.vgg import (
+from vst_node.engine.vgg import (
     VGG19Features,
     caffe_deprocess,
     caffe_preprocess,

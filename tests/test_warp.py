@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vst_node.warp import leaves_frame, warp
+from vst_node.ops.warp import leaves_frame, warp
 
 DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
 DTYPES = [torch.float32, torch.float64]

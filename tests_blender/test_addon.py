@@ -82,7 +82,7 @@ def test_register_unregister_twice(addon):
 def test_preset_choices_are_the_projects_plus_a_custom_file(scene):
     from vst_node_blender.properties import preset_items
 
-    from vst_node.presets import list_presets
+    from vst_node.settings import list_presets
 
     items = [identifier for identifier, _, _ in preset_items(scene.vst_node, bpy.context)]
     assert items == [*(name for name, _, _ in list_presets()), "CUSTOM"]

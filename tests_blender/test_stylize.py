@@ -67,7 +67,7 @@ def test_image_strip_identity_matches_what_blender_shows(scene, png_strip, tmp_p
 
 
 def test_exr_strip_resumes_and_another_preset_adds_another_strip(scene, tmp_path):
-    from vst_node.synthetic import make_shot, write_shot
+    from vst_node.io.synthetic import make_shot, write_shot
 
     pattern = write_shot(make_shot(WIDTH, HEIGHT, 3, seed=2), tmp_path / "in", name="plate")
     first = Path(pattern.replace("####", "1001"))
@@ -174,7 +174,7 @@ def test_cancel_while_decoding_a_movie_leaves_no_temporary_scene(scene, movie_st
 def test_a_cut_in_the_strip_is_reported_at_its_timeline_frame(scene, tmp_path):
     from vst_node_blender.stylize import Runner
 
-    from vst_node.synthetic import make_shot
+    from vst_node.io.synthetic import make_shot
 
     before, after = make_shot(WIDTH, HEIGHT, 4, seed=1), make_shot(WIDTH, HEIGHT, 4, seed=7)
     for n in range(1, 5):

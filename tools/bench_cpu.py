@@ -33,7 +33,7 @@ from pathlib import Path
 
 from machine import describe
 
-from vst_node.device import PRECISION_CHOICES
+from vst_node.settings.choices import PRECISION_CHOICES
 
 # The preset schema refuses optimiser.tolerance=0; with `<=` in the stopping test, 1e-30 stops only
 # where tolerance 0 would (an exactly unchanged loss), i.e. never early in practice.
@@ -59,7 +59,7 @@ def parse_size(size: str) -> tuple[int, int]:
 
 def write_input(size: str, frames: int, directory: Path) -> str:
     """Generate the built-in shot and write it as EXR; returns the sequence pattern."""
-    from vst_node.synthetic import make_shot, write_shot
+    from vst_node.io.synthetic import make_shot, write_shot
 
     width, height = parse_size(size)
     return write_shot(make_shot(width=width, height=height, n_frames=frames), directory)
@@ -78,10 +78,10 @@ def run_one(
     when none is given (its generation then counts in the peak RSS)."""
     import torch
 
-    from vst_node.presets import load_preset
-    from vst_node.progress import Progress
-    from vst_node.render import RenderJob, render_sequence
-    from vst_node.sequence import SequencePattern
+    from vst_node.faces.progress import Progress
+    from vst_node.faces.render import RenderJob, render_sequence
+    from vst_node.io.sequence import SequencePattern
+    from vst_node.settings import load_preset
 
     class Clock(Progress):
         """Records when each frame was finished (written), for the steady-state rate."""

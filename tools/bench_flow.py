@@ -26,9 +26,10 @@ import numpy as np
 import torch
 from machine import synchronize
 
-from vst_node.flo import read_flo
-from vst_node.flow import DIS_PRESETS, FlowSettings, flow_pair, to_gray_u8
-from vst_node.reliability import reliability_weights
+from vst_node.engine.flow import flow_pair, to_gray_u8
+from vst_node.io.flo import read_flo
+from vst_node.ops.reliability import reliability_weights
+from vst_node.settings import DIS_PRESETS, FlowSettings
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SETTINGS = [
@@ -172,7 +173,7 @@ def find_pairs(data: Path) -> list[tuple[Path, str, int]]:
 
 def shipped_dis_backend() -> str:
     """The DIS backend key the shipped `default` preset uses (flow.dis_preset): the DIS target's."""
-    from vst_node.presets import load_preset
+    from vst_node.settings import load_preset
 
     return FlowSettings("dis", load_preset("default").flow.dis_preset).key()
 

@@ -24,12 +24,12 @@ import torch
 from bench_sintel import seconds_to_reach as first_time_at
 from machine import describe, write_results
 
-from vst_node.evaluation import network_frames
-from vst_node.multiscale import stylize_multiscale
-from vst_node.presets import load_preset
-from vst_node.stylize import Stylizer
-from vst_node.synthetic import make_shot
-from vst_node.vgg import caffe_preprocess
+from vst_node.engine.evaluation import network_frames
+from vst_node.engine.multiscale import stylize_multiscale
+from vst_node.engine.stylize import Stylizer
+from vst_node.engine.vgg import caffe_preprocess
+from vst_node.io.synthetic import make_shot
+from vst_node.settings import load_preset
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -26,10 +26,10 @@ from bench_multiscale import load_frame
 from bench_sintel import DEFAULT_DATA, Budget, run_sintel_section
 from machine import describe, synchronize, write_results
 
-from vst_node.device import resolve_precision
-from vst_node.presets import load_preset
-from vst_node.stylize import Stylizer
-from vst_node.vgg import caffe_deprocess, caffe_preprocess
+from vst_node.engine.device import resolve_precision
+from vst_node.engine.stylize import Stylizer
+from vst_node.engine.vgg import caffe_deprocess, caffe_preprocess
+from vst_node.settings import load_preset
 
 PERTURBATION = 0.01
 LOSS_TOLERANCE = 0.01

@@ -40,12 +40,12 @@ import torch
 from machine import synchronize
 from sintel_data import DEFAULT_DATA, SintelSequence, load_all
 
-from vst_node.device import PRECISION_CHOICES
-from vst_node.metrics import temporal_error
-from vst_node.node import StyleTransferNode, independent_preset
-from vst_node.presets import Preset, load_preset
-from vst_node.stylize import Stylizer
-from vst_node.vgg import caffe_clamp, caffe_deprocess, caffe_preprocess
+from vst_node.engine.node import StyleTransferNode, independent_preset
+from vst_node.engine.stylize import Stylizer
+from vst_node.engine.vgg import caffe_clamp, caffe_deprocess, caffe_preprocess
+from vst_node.ops.metrics import temporal_error
+from vst_node.settings import Preset, load_preset
+from vst_node.settings.choices import PRECISION_CHOICES
 
 METHODS = {
     "random": "per-frame random init",

@@ -27,13 +27,13 @@ import numpy as np
 import torch
 from machine import describe, synchronize, write_results
 
-from vst_node.evaluation import network_frames
-from vst_node.node import StyleTransferNode
-from vst_node.optimise import optimise_image
-from vst_node.presets import load_preset
-from vst_node.stylize import Stylizer
-from vst_node.synthetic import make_shot
-from vst_node.vgg import caffe_preprocess
+from vst_node.engine.evaluation import network_frames
+from vst_node.engine.node import StyleTransferNode
+from vst_node.engine.optimise import optimise_image
+from vst_node.engine.stylize import Stylizer
+from vst_node.engine.vgg import caffe_preprocess
+from vst_node.io.synthetic import make_shot
+from vst_node.settings import load_preset
 
 
 def loss_variants(stylizer: Stylizer, content: torch.Tensor) -> dict:

@@ -24,11 +24,11 @@ import numpy as np
 import torch
 from machine import describe, write_results
 
-from vst_node.evaluation import Clip, MethodResult, evaluate_methods, shot_clip
-from vst_node.flo import read_flo
-from vst_node.node import independent_preset
-from vst_node.presets import load_preset
-from vst_node.synthetic import make_shot
+from vst_node.engine.evaluation import Clip, MethodResult, evaluate_methods, shot_clip
+from vst_node.engine.node import independent_preset
+from vst_node.io.flo import read_flo
+from vst_node.io.synthetic import make_shot
+from vst_node.settings import load_preset
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vst_node.flo import read_flo
+from vst_node.io.flo import read_flo
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PASSES = ("clean", "final")

@@ -18,9 +18,9 @@ from pathlib import Path
 import torch
 from machine import describe
 
-from vst_node.evaluation import compare_methods, format_table
-from vst_node.presets import load_preset
-from vst_node.synthetic import make_shot
+from vst_node.engine.evaluation import compare_methods, format_table
+from vst_node.io.synthetic import make_shot
+from vst_node.settings import load_preset
 
 
 def main() -> int:

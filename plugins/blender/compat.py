@@ -68,7 +68,7 @@ def setup_environment() -> None:
     """$OCIO and $VST_NODE_PRESETS, set at register time: before anything asks OpenImageIO for colour.
 
     OpenImageIO reads $OCIO once, when its default colour config is first needed, and
-    `vst_node.colour` converts through that default config; see `colour_problem`.
+    `vst_node.api.to_network` converts through that default config; see `colour_problem`.
     """
     os.environ.setdefault("OCIO", blender_ocio_config())
     _ship_presets()
@@ -78,7 +78,7 @@ def colour_problem() -> str | None:
     """Why vst-node cannot convert between Blender's colour spaces, or None."""
     import numpy as np
 
-    from vst_node.colour import LINEAR_SPACE, to_network
+    from vst_node.api import LINEAR_SPACE, to_network
 
     try:
         to_network(np.full((1, 1, 4), 0.5, dtype=np.float32), LINEAR_SPACE)
@@ -100,13 +100,11 @@ def core() -> ModuleType:
     setup_environment()
     try:
         import vst_node
-        import vst_node.colour
-        import vst_node.presets
-        import vst_node.render  # torch: the dependency most likely to be missing
+        import vst_node.api  # torch: the dependency most likely to be missing
     except ImportError as exc:
         _core_error = f"vst-node's Python packages are not installed in Blender ({exc}); see docs/blender.md"
         raise ImportError(_core_error) from exc
-    config = vst_node.colour.config_name()
+    config = vst_node.api.config_name()
     if os.path.abspath(config) != os.path.abspath(os.environ["OCIO"]):
         print(f"vst-node: warning: colour config is {config}, Blender's is {os.environ['OCIO']}")
     _core_error = None

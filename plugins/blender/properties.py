@@ -18,7 +18,7 @@ def preset_items(_self, _context) -> list[tuple[str, str, str]]:
     """The presets vst-node finds (built-ins, $VST_NODE_PRESETS) plus a custom YAML file."""
     items: list[tuple[str, str, str]] = []
     try:
-        from vst_node.presets import list_presets
+        from vst_node.api import list_presets
 
         compat.core()
         items = [(name, name, description or str(path)) for name, path, description in list_presets()]

@@ -180,7 +180,7 @@ class _Decoder:
 
 
 class _StatusStream:
-    """A text stream for vst_node.progress.Progress: keeps the last line for the status bar, echoes it."""
+    """A text stream for vst_node.api.Progress: keeps the last line for the status bar, echoes it."""
 
     def __init__(self, echo: bool) -> None:
         self.echo = echo
@@ -216,13 +216,20 @@ class Runner:
             compat.core()
         except ImportError as exc:
             raise StylizeError(str(exc)) from exc
-        from vst_node.colour import LINEAR_SPACE, output_colorspace, resolve_colorspace
-        from vst_node.errors import VstError
-        from vst_node.node import STYLIZED_SECTIONS
-        from vst_node.presets import load_preset, preset_digest
-        from vst_node.progress import Progress
-        from vst_node.render import RenderJob, RenderSession, default_cache_dir
-        from vst_node.sequence import SequencePattern
+        from vst_node.api import (
+            LINEAR_SPACE,
+            STYLIZED_SECTIONS,
+            Progress,
+            RenderJob,
+            RenderSession,
+            SequencePattern,
+            VstError,
+            default_cache_dir,
+            load_preset,
+            output_colorspace,
+            preset_digest,
+            resolve_colorspace,
+        )
 
         self._vst_error = VstError
         if problem := compat.colour_problem():
@@ -365,7 +372,7 @@ class Runner:
 
     def flow_warning(self) -> str | None:
         """Which timeline frames the flow barely tracked (they may flicker), or None."""
-        from vst_node.node import poor_flow_message
+        from vst_node.api import poor_flow_message
 
         report = self.session.report if self.session is not None else None
         if report is None or not (poor := report.poorly_tracked()):

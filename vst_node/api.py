@@ -1,0 +1,43 @@
+"""The names host adapters (the Blender add-on, the Natron PyPlug, studio scripts) may rely on.
+
+Everything here keeps its name and meaning when the package is reorganised; anything imported
+from a deeper module may move. Adapters translate their host's world into these calls; the core
+decides everything else.
+"""
+
+from vst_node import __version__
+from vst_node.engine.node import LOW_RELIABILITY, STYLIZED_SECTIONS, StyleTransferNode, poor_flow_message
+from vst_node.errors import InputError, PresetError, RenderError, VstError
+from vst_node.faces.progress import Progress
+from vst_node.faces.render import RenderJob, RenderReport, RenderSession, default_cache_dir, render_sequence
+from vst_node.io.colour import LINEAR_SPACE, config_name, output_colorspace, resolve_colorspace, to_network
+from vst_node.io.sequence import SequencePattern
+from vst_node.settings import Preset, list_presets, load_preset, preset_digest
+
+__all__ = [
+    "LINEAR_SPACE",
+    "LOW_RELIABILITY",
+    "STYLIZED_SECTIONS",
+    "InputError",
+    "Preset",
+    "PresetError",
+    "Progress",
+    "RenderError",
+    "RenderJob",
+    "RenderReport",
+    "RenderSession",
+    "SequencePattern",
+    "StyleTransferNode",
+    "VstError",
+    "__version__",
+    "config_name",
+    "default_cache_dir",
+    "list_presets",
+    "load_preset",
+    "output_colorspace",
+    "poor_flow_message",
+    "preset_digest",
+    "render_sequence",
+    "resolve_colorspace",
+    "to_network",
+]

@@ -1,0 +1,390 @@
+"""The stateful node: one object owns the temporal state of one shot.
+
+Its life follows an OFX image effect: begin_sequence / render(t, fetch) / end_sequence, with
+parameter changes that invalidate only what depends on them. Frames are rendered in the order of
+the frame list; frame t depends on the frames t-j of the preset's temporal offsets J (t-1 alone
+without long-term terms). Asking for t when those are not finished renders the missing run first,
+from the nearest point where max(J) finished frames precede it (or the first frame of the range).
+Every frame's result is a deterministic function of its source, those frames' results and the
+preset, so a host that scrubs or jumps gets the same pixels as one that renders in order.
+
+With multi-pass presets every frame depends on the whole range: the first render() runs all passes
+(results per pass in a PassStore), later ones only read the final pass.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vst_node.engine.device import resolve_device, resolve_precision
+from vst_node.engine.flow_cache import FlowCache
+from vst_node.engine.frame_cache import Fetch, FinishedFrames, SourceCache
+from vst_node.engine.multipass import MemoryPassStore, PassStore, last_complete_pass, pass_order
+from vst_node.engine.multiscale import stylize_multiscale
+from vst_node.engine.optimise import CancelCheck, OptimiseResult
+from vst_node.engine.output import finished_image
+from vst_node.engine.plans import FramePlan, pass_plan, sequential_plan, temporal_offsets
+from vst_node.engine.schedule import Schedule
+from vst_node.engine.start import start_image
+from vst_node.engine.stylize import Stylizer, TemporalTerm
+from vst_node.engine.temporal_inputs import WarpedNeighbours, image_tensor, prefetch_flows, warp_neighbours
+from vst_node.engine.vgg import caffe_clamp, caffe_preprocess
+from vst_node.io.sequence import format_frames
+from vst_node.ops.resize import resize
+from vst_node.settings import Preset, preset_digest
+
+# Which preset sections each kind of derived data depends on.
+STYLIZED_SECTIONS = (
+    "style",
+    "weights",
+    "layers",
+    "style_loss",
+    "optimiser",
+    "init",
+    "temporal",
+    "resolution",
+    "multiscale",
+    "multipass",
+    "flow",
+    "colour.input",  # the rest of `colour` shapes only the output step: no re-optimisation
+)
+FLOW_SECTIONS = ("flow", "temporal", "resolution")
+
+
+PassCallback = Callable[[int, int, int, "FrameStats | None"], None]
+"""(pass index, frame, position in the pass, stats or None when the store already had it)."""
+
+
+@dataclass
+class FrameStats:
+    """What rendering one frame cost; the CLI and the benchmarks report these."""
+
+    frame: int
+    pass_index: int = 0
+    iterations: int = 0
+    flow_seconds: float = 0.0
+    optimise_seconds: float = 0.0
+    stopped_early: bool = False
+    losses: list[float] = field(default_factory=list)
+    # Share of the frame where the flow from its nearest finished neighbour is reliable (mean c);
+    # None without a neighbour. Where it is low the temporal loss holds little and the frame may
+    # flicker, which a user can only learn from here.
+    reliable: float | None = None
+
+    def finished(self, result: OptimiseResult, seconds: float) -> FrameStats:
+        self.optimise_seconds = seconds
+        self.iterations = result.iterations
+        self.stopped_early = result.stopped_early
+        self.losses = result.history
+        return self
+
+
+# Below this share of reliable flow the temporal loss holds too little of a frame to keep it steady
+# (on Sintel market_5 the DIS flow is reliable on 23-59 % and the frames flicker nearly as much as
+# stylizing each alone); every front end names such frames.
+LOW_RELIABILITY = 0.5
+
+
+def poor_flow_message(poorly_tracked: dict[int, float]) -> str:
+    """The warning for frames the flow barely tracks (RenderReport.poorly_tracked), for any front end."""
+    worst = min(poorly_tracked, key=poorly_tracked.__getitem__)
+    return (
+        f"the flow is reliable on under {LOW_RELIABILITY:.0%} of frame(s) {format_frames(poorly_tracked)}"
+        f" (least: {poorly_tracked[worst]:.0%} on frame {worst}); the temporal loss cannot hold the rest,"
+        " so they may flicker. A cut, fast motion or large occlusions are the usual causes (on Sintel's"
+        " fast-moving market_5, flow.backend: deepflow flickered 1.7-1.8x less than dis)."
+    )
+
+
+def processing_size(hw: tuple[int, int], preset: Preset, render_scale: float) -> tuple[int, int]:
+    """The size the optimisation runs at: source size x preset scale, capped by max_side.
+
+    The host's render scale is already applied to the source it hands us (proxy renders), so only
+    the preset's own scale and cap apply here; max_side is scaled by the render scale so that a
+    half-resolution proxy does not get a full-size cap.
+    """
+    h, w = hw
+    scale = preset.resolution.scale
+    cap = preset.resolution.max_side
+    if cap is not None:
+        cap_scaled = max(16, round(cap * render_scale))
+        scale = min(scale, cap_scaled / max(h * scale, w * scale) * scale)
+    return max(16, round(h * scale)), max(16, round(w * scale))
+
+
+class StyleTransferNode:
+    """Temporal state, flows and finished frames of one shot for one preset."""
+
+    def __init__(
+        self,
+        preset: Preset,
+        *,
+        device: str | torch.device = "auto",
+        cache_dir: Path | None = None,
+        cancel: CancelCheck | None = None,
+        max_cached_frames: int | None = 32,
+        precision: str = "float32",
+    ) -> None:
+        """max_cached_frames: finished frames kept for scrubbing; None keeps only what the temporal
+        terms of the next frame need (max J), the bound a sequential render wants.
+        precision: the network's dtype while optimising (settings.PRECISION_CHOICES)."""
+        self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        self.precision = resolve_precision(precision, self.device)
+        self.cancel = cancel
+        self.flows = FlowCache(Path(cache_dir) / "flow" if cache_dir else None, device=self.device)
+        self._cache_limit = max_cached_frames
+        self._lock = threading.RLock()
+        self._finished = FinishedFrames()
+        self._pinned: set[int] = set()  # finished frames the running render still reads
+        self._sources = SourceCache()
+        self._schedule = Schedule()
+        self.render_scale = 1.0
+        self.stats: dict[int, FrameStats] = {}
+        self.total_iterations = 0  # over every frame (and pass) optimised since creation
+        self.pass_store: PassStore = MemoryPassStore()
+        self.rendering: tuple[int, int] | None = None  # (pass, frame) being optimised
+        self._preset = preset
+        self._stylizer: Stylizer | None = None
+        self._stylized_digest = preset_digest(preset, STYLIZED_SECTIONS)
+
+    # -- parameters ---------------------------------------------------------------------------
+
+    @property
+    def preset(self) -> Preset:
+        return self._preset
+
+    @property
+    def frames(self) -> list[int]:
+        return self._schedule.frames
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        """J: how far back a frame reaches (the warped-previous init alone needs only t-1)."""
+        return temporal_offsets(self._preset)
+
+    @property
+    def max_cached_frames(self) -> int:
+        needed = max(self.offsets, default=1)
+        return needed if self._cache_limit is None else max(self._cache_limit, needed)
+
+    @property
+    def mask_blur_sigma(self) -> float:
+        """The preset's blur of c is in full-resolution pixels; scaled to the processing size."""
+        return self._preset.temporal.mask_blur_sigma * self._sources.pixel_scale
+
+    @property
+    def multipass(self) -> bool:
+        return self._preset.multipass.passes > 1
+
+    def set_preset(self, preset: Preset) -> list[str]:
+        """Apply changed parameters; returns what was invalidated ('stylized', 'flow')."""
+        with self._lock:
+            invalidated: list[str] = []
+            digest = preset_digest(preset, STYLIZED_SECTIONS)
+            if digest != self._stylized_digest:
+                self._drop_results()
+                self._stylizer = None
+                invalidated.append("stylized")
+            if preset_digest(preset, FLOW_SECTIONS) != preset_digest(self._preset, FLOW_SECTIONS):
+                self._sources.clear()  # flow inputs depend on the processing size
+                invalidated.append("flow")
+            self._preset = preset
+            self._stylized_digest = digest
+            return invalidated
+
+    def source_changed(self) -> None:
+        """The host's input changed (new footage, colour transform): everything derived is stale."""
+        with self._lock:
+            self._drop_results()
+            self._sources.clear()
+
+    def purge_caches(self) -> None:
+        """Drop what memory can be dropped; results are re-rendered on demand, identically."""
+        with self._lock:
+            self.source_changed()
+            self._stylizer = None
+            self.flows.purge_memory()
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+
+    def _drop_results(self) -> None:
+        self._finished.clear()
+        self.stats.clear()
+        if isinstance(self.pass_store, MemoryPassStore):
+            self.pass_store.clear()
+
+    # -- sequence -----------------------------------------------------------------------------
+
+    def begin_sequence(self, frames: Sequence[int], render_scale: float = 1.0) -> None:
+        with self._lock:
+            frames = list(frames)
+            if not frames:
+                raise ValueError("begin_sequence needs at least one frame")
+            if render_scale != self.render_scale or frames != self.frames:
+                self.source_changed()
+            self._schedule = Schedule(frames)
+            self.render_scale = render_scale
+
+    def end_sequence(self) -> None:
+        """Nothing to flush: finished frames stay cached for the host's next pass."""
+
+    def close(self) -> None:
+        self.flows.close()
+
+    def frames_needed(self, t: int) -> list[int]:
+        """Source frames that render(t) reads: t and the frames t-j of its temporal terms.
+
+        With multi-pass every frame depends on every other: the whole range.
+        """
+        if self.multipass:
+            return list(self.frames)
+        before = [frame for _, frame in self._schedule.neighbours(t, self.offsets)]
+        return sorted([*before, t], key=self._schedule.index.__getitem__)
+
+    def is_finished(self, t: int) -> bool:
+        if self.multipass:
+            return self.pass_store.get(self._preset.multipass.passes - 1, t) is not None
+        return t in self._finished
+
+    def seed_finished(self, t: int, stylized_rgb: np.ndarray) -> None:
+        """Adopt an already rendered frame (e.g. read back from disk on --resume) as finished."""
+        with self._lock:
+            hw = processing_size(stylized_rgb.shape[:2], self._preset, self.render_scale)
+            x = image_tensor(np.ascontiguousarray(stylized_rgb[..., :3], np.float32), self.device)
+            self._remember(t, caffe_preprocess(resize(x, hw).clamp(0, 1)))
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def render(self, t: int, fetch: Fetch) -> np.ndarray:
+        """Stylized frame t as network RGB at the source's size (strength applied)."""
+        with self._lock:
+            if t not in self._schedule:
+                raise KeyError(f"frame {t} is not in the sequence ({self.frames[0]}-{self.frames[-1]})")
+            if self.multipass:
+                last = self._preset.multipass.passes - 1
+                if self.pass_store.get(last, t) is None:
+                    self.run_passes(fetch)
+                result = self.pass_store.get(last, t)
+                assert result is not None
+            else:
+                reach = max(self.offsets, default=0)
+                run, self._pinned = self._schedule.missing_run(t, reach, self._finished)
+                try:
+                    for frame in run:
+                        plan = sequential_plan(self._preset, self._schedule, self._finished, frame)
+                        self._remember(frame, self._render_frame(plan, fetch))
+                finally:
+                    self._pinned = set()
+                result = self._finished[t]
+                self._evict(t)
+            source = np.asarray(fetch(t), np.float32)
+            p = self._preset
+            return finished_image(result, source, p.colour, p.strength, self.device)
+
+    def _render_frame(self, plan: FramePlan, fetch: Fetch) -> torch.Tensor:
+        """The one path every optimised frame takes: flows, temporal terms, start, optimise, stats."""
+        t = plan.t
+        self.rendering = (plan.pass_index, t)
+        stats = FrameStats(frame=t, pass_index=plan.pass_index)
+        content = image_tensor(self._source(t, fetch), self.device)
+        prefetch_flows(plan.upcoming, lambda f: self._source(f, fetch), self.flows, self._preset.flow,
+                       self.mask_blur_sigma)  # fmt: skip
+        warped: WarpedNeighbours | None = None
+        if plan.neighbours:
+            p = self._preset
+            warped = warp_neighbours(
+                t, plan.neighbours, lambda f: self._source(f, fetch), self.flows, p.flow,
+                self.mask_blur_sigma, p.temporal.use_mask, self.device,
+            )  # fmt: skip
+            stats.flow_seconds += warped.flow_seconds
+            stats.reliable = warped.reliable
+        nearest = warped.nearest if warped else None
+        own = None if plan.own_last_pass is None else self._on_device(plan.own_last_pass)
+        previous = self._on_device(plan.neighbours[0][2]) if plan.neighbours else None
+        init = start_image(self._preset, t, content, nearest, previous, own)
+        terms: list[TemporalTerm] = warped.terms if warped and plan.temporal_loss else []
+        started = time.perf_counter()
+        result = self._optimise(content, init, terms, plan.iterations)
+        self.stats[t] = stats.finished(result, time.perf_counter() - started)
+        self.total_iterations += result.iterations
+        return result.image
+
+    def _optimise(
+        self, content: torch.Tensor, init: torch.Tensor, terms: list[TemporalTerm], iterations: int
+    ) -> OptimiseResult:
+        stylizer = self._stylizer_ready()
+        result = stylize_multiscale(
+            stylizer, content, init, terms, iterations, self._preset.multiscale, self.cancel,
+            weights=stylizer.weights,
+        )  # fmt: skip
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return result
+
+    def _source(self, t: int, fetch: Fetch) -> np.ndarray:
+        """Processing-size network RGB in [0,1] of frame t (each frame is fetched once)."""
+        size_of = lambda hw: processing_size(hw, self._preset, self.render_scale)  # noqa: E731
+        keep = max(self.offsets, default=1) + 2  # the terms, t and the next
+        return self._sources.load(t, fetch, size_of, self.render_scale, keep)
+
+    def _remember(self, t: int, image: torch.Tensor) -> None:
+        self._finished.remember(t, image)
+        self._evict(t)
+
+    def _evict(self, t: int) -> None:
+        """Keep at most max_cached_frames, never the window the next frame needs nor pinned ones."""
+        window = self._schedule.window(t, max(self.offsets, default=1)) | self._pinned
+        self._finished.evict(self.max_cached_frames, window)
+
+    def _on_device(self, image: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(image).to(self.device)
+
+    def _stylizer_ready(self) -> Stylizer:
+        if self._stylizer is None:
+            self._stylizer = Stylizer(self._preset, self.device, self.precision)
+        return self._stylizer
+
+    # -- multi-pass ---------------------------------------------------------------------------
+
+    def run_passes(self, fetch: Fetch, on_frame: PassCallback | None = None) -> None:
+        """Every pass over the whole range, resuming after the last complete pass in the store."""
+        with self._lock:
+            for pass_index, t, position, stats in self.iter_passes(fetch):
+                if on_frame is not None:
+                    on_frame(pass_index, t, position, stats)
+
+    def iter_passes(self, fetch: Fetch) -> Iterator[tuple[int, int, int, FrameStats | None]]:
+        """run_passes one frame at a time, for hosts that must return to their event loop
+        between frames: yields (pass, frame, position, stats or None when the store had it)."""
+        settings = self._preset.multipass
+        store = self.pass_store
+        for pass_index in range(last_complete_pass(store, settings.passes) + 1, settings.passes):
+            order = pass_order(self.frames, pass_index)
+            for position, t in enumerate(order):
+                stats = None
+                if store.get(pass_index, t) is None:
+                    with self._lock:
+                        plan = pass_plan(self._preset, store, order, position, pass_index)
+                        image = self._render_frame(plan, fetch)
+                        store.put(pass_index, t, caffe_clamp(image.detach()).cpu().numpy())
+                        stats = self.stats[t]
+                yield pass_index, t, position, stats
+            store.mark_complete(pass_index)
+            if pass_index >= 1:
+                store.drop(pass_index - 1)  # the next pass reads only this one
+
+
+def independent_preset(preset: Preset, init: str = "random") -> Preset:
+    """The same preset stylizing every frame on its own (the baseline that flickers)."""
+    return replace(
+        preset,
+        init=replace(preset.init, first=init, later=init),
+        temporal=replace(preset.temporal, enabled=False),
+    )

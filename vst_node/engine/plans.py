@@ -1,0 +1,82 @@
+"""What each frame's optimisation gets, decided by the walk it is part of.
+
+The single sequential pass and every multi-pass pass describe a frame the same way (a FramePlan),
+so the node renders both through one code path; only how neighbours, budget and temporal loss are
+chosen differs, and that lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from vst_node.engine.multipass import PassStore
+from vst_node.engine.schedule import Schedule, neighbours_in
+from vst_node.settings import Preset
+
+
+@dataclass
+class FramePlan:
+    """One frame to optimise."""
+
+    t: int
+    pass_index: int
+    neighbours: list[tuple[int, int, np.ndarray]]  # (offset j, frame, its result), nearest first
+    iterations: int
+    temporal_loss: bool  # whether the temporal terms enter the loss (else they shape the start only)
+    upcoming: tuple[int, list[int]] | None = None  # the next frame and its neighbours: flows to prefetch
+    own_last_pass: np.ndarray | None = None  # multi-pass: this frame's result of the pass before
+
+
+def uses_previous(preset: Preset) -> bool:
+    """Whether a frame reads its predecessor at all (temporal loss or a start from it)."""
+    return preset.temporal.enabled or preset.init.later in ("previous", "previous_warped")
+
+
+def temporal_offsets(preset: Preset) -> tuple[int, ...]:
+    """J: how far back a frame reaches (the warped-previous init alone needs only t-1)."""
+    if preset.temporal.enabled:
+        return preset.temporal.offsets
+    return (1,) if uses_previous(preset) else ()
+
+
+def sequential_plan(
+    preset: Preset, schedule: Schedule, finished: Mapping[int, np.ndarray], t: int
+) -> FramePlan:
+    """Frame t of the single pass: its finished neighbours, the first frame's budget when it has none."""
+    offsets = temporal_offsets(preset)
+    neighbours = [(j, f, finished[f]) for j, f in schedule.neighbours(t, offsets)]
+    nxt = schedule.next(t) if uses_previous(preset) else None
+    opt = preset.optimiser
+    return FramePlan(
+        t=t,
+        pass_index=0,
+        neighbours=neighbours,
+        iterations=opt.iterations if neighbours else opt.iterations_first,
+        temporal_loss=preset.temporal.enabled,
+        upcoming=None if nxt is None else (nxt, [f for _, f in schedule.neighbours(nxt, offsets)]),
+    )
+
+
+def pass_plan(
+    preset: Preset, store: PassStore, order: list[int], position: int, pass_index: int
+) -> FramePlan:
+    """Frame order[position] of a multi-pass pass (Ruder et al. 2016, section 4.4): pass 0 alone,
+    later passes from the frame's last result blended with the neighbour this pass just finished."""
+    settings = preset.multipass
+    t = order[position]
+    plan = FramePlan(t=t, pass_index=pass_index, neighbours=[], iterations=settings.iterations,
+                     temporal_loss=False)  # fmt: skip
+    if pass_index == 0:
+        return plan
+    plan.own_last_pass = store.get(pass_index - 1, t)
+    if plan.own_last_pass is None:
+        raise RuntimeError(f"pass {pass_index - 1} has no result for frame {t}")
+    offsets = preset.temporal.offsets
+    plan.neighbours = [(j, f, store.get(pass_index, f)) for j, f in neighbours_in(order, position, offsets)]
+    plan.temporal_loss = preset.temporal.enabled and pass_index >= settings.temporal_from
+    if position + 1 < len(order):
+        plan.upcoming = (order[position + 1], [f for _, f in neighbours_in(order, position + 1, offsets)])
+    return plan

@@ -1,0 +1,407 @@
+"""Rendering a whole sequence through the node: the job behind `vst-node render`.
+
+Checks everything it can before the first frame is optimised (preset, frames present, headers
+readable, sizes consistent, output not the input), then renders in order. Every frame is written to
+a temporary file and renamed into place, so an interrupted render leaves only whole frames, and
+`resume` skips them and rebuilds the temporal state from the last one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vst_node import __version__
+from vst_node.engine.multipass import DiskPassStore, fingerprint, last_complete_pass
+from vst_node.engine.node import LOW_RELIABILITY, STYLIZED_SECTIONS, FrameStats, StyleTransferNode
+from vst_node.engine.optimise import CancelCheck
+from vst_node.errors import InputError, RenderError, VstError
+from vst_node.faces.progress import Progress
+from vst_node.io.colour import (
+    from_network,
+    input_colorspace,
+    output_colorspace,
+    to_network,
+    transform_attributes,
+)
+from vst_node.io.image_io import Frame, probe_frame, read_frame, write_frame
+from vst_node.io.sequence import SequencePattern, format_frames, resolve_frames
+from vst_node.settings import Preset, preset_digest
+
+IMAGE_EXTENSIONS = (".exr", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
+
+
+def default_cache_dir() -> Path:
+    """Flows are keyed by content, so one cache per user serves every shot and preset."""
+    if env := os.environ.get("VST_NODE_CACHE"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "vst-node"
+
+
+def output_pattern(output: str, source: SequencePattern) -> SequencePattern:
+    """`-o` may be a pattern (`out/shot.####.exr`) or a folder (the source's name, as EXR, goes in it)."""
+    pattern = SequencePattern.parse(output)
+    if not pattern.is_still:
+        return pattern
+    path = Path(output)
+    if output.endswith(os.sep) or path.is_dir() or not path.suffix:
+        name = Path(str(source)).name
+        stem = name[: -len(Path(name).suffix)] if Path(name).suffix else name
+        if source.is_still:
+            stem += ".####"
+        return SequencePattern.parse(str(path / f"{stem}.exr"))
+    return pattern
+
+
+@dataclass
+class RenderJob:
+    source: SequencePattern
+    output: SequencePattern
+    preset: Preset
+    frame_spec: str | None = None
+    layer: str | None = None
+    device: str = "auto"
+    precision: str = "float32"
+    resume: bool = False
+    cache_dir: Path | None = None
+
+
+@dataclass
+class PhaseTimes:
+    """Seconds spent per phase over the whole job (the CPU benchmark reports these)."""
+
+    read: float = 0.0
+    colour: float = 0.0
+    flow: float = 0.0  # waited for flow on the render thread
+    flow_compute: float = 0.0  # spent computing flow, mostly on the worker while optimising
+    optimise: float = 0.0
+    write: float = 0.0
+
+
+@dataclass
+class RenderReport:
+    frames: list[int]
+    written: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    times: PhaseTimes = field(default_factory=PhaseTimes)
+    iterations: dict[int, int] = field(default_factory=dict)
+    flows_computed: int = 0  # flow pairs computed rather than read from the cache
+    reliable: dict[int, float] = field(default_factory=dict)  # FrameStats.reliable, latest pass
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def record(self, stats: FrameStats) -> None:
+        """Add one rendered frame (or one pass over it) to the totals."""
+        self.times.flow += stats.flow_seconds
+        self.times.optimise += stats.optimise_seconds
+        self.iterations[stats.frame] = self.iterations.get(stats.frame, 0) + stats.iterations
+        if stats.reliable is not None:
+            self.reliable[stats.frame] = stats.reliable
+
+    def poorly_tracked(self, below: float = LOW_RELIABILITY) -> dict[int, float]:
+        """Frames whose flow is reliable on less than `below` of the picture: they may flicker."""
+        return {frame: share for frame, share in sorted(self.reliable.items()) if share < below}
+
+
+def check_inputs(job: RenderJob) -> list[int]:
+    """Every input problem, found before any work starts, in one error."""
+    frames = resolve_frames(job.source, job.frame_spec) if not job.source.is_still else [1]
+    if job.source.is_still and not job.source.path(1).exists():
+        raise InputError(f"{job.source}: no such file")
+    if not job.output.is_still and str(job.output) == str(job.source):
+        raise InputError(f"output {job.output} is the input sequence: refusing to overwrite the source")
+    if job.output.is_still and len(frames) > 1:
+        raise InputError(f"output {job.output} has no frame number token (####, @@@@ or %04d)")
+    if job.output.path(frames[0]).suffix.lower() not in IMAGE_EXTENSIONS:
+        raise InputError(
+            f"output {job.output}: unsupported extension (use one of {', '.join(IMAGE_EXTENSIONS)})"
+        )
+    problems: list[str] = []
+    sizes: dict[tuple[int, int], list[int]] = {}
+    for frame in frames:
+        try:
+            spec = probe_frame(job.source.path(frame), job.layer)
+        except InputError as exc:
+            problems.append(f"frame {frame}: {exc}")
+            continue
+        sizes.setdefault((spec.full_width, spec.full_height), []).append(frame)
+    if len(sizes) > 1:
+        listed = "; ".join(f"{w}x{h}: frames {format_frames(fs)}" for (w, h), fs in sizes.items())
+        problems.append(f"display windows differ within the sequence ({listed})")
+    if problems:
+        raise InputError(f"{job.source}: " + "\n  ".join(["cannot render:", *problems]))
+    return frames
+
+
+class SourceReader:
+    """fetch(frame) for the node: reads, decodes and encodes each frame once (small LRU)."""
+
+    def __init__(self, job: RenderJob, times: PhaseTimes, keep: int = 4) -> None:
+        self.job = job
+        self.times = times
+        self.keep = keep
+        self._cache: OrderedDict[int, tuple[Frame, np.ndarray, np.ndarray, str]] = OrderedDict()
+
+    def decoded(self, frame: int) -> tuple[Frame, np.ndarray, np.ndarray, str]:
+        if frame in self._cache:
+            self._cache.move_to_end(frame)
+            return self._cache[frame]
+        started = time.perf_counter()
+        image = read_frame(self.job.source.path(frame), self.job.layer)
+        self.times.read += time.perf_counter() - started
+        started = time.perf_counter()
+        space = input_colorspace(image, self.job.preset.colour.input)
+        rgb, alpha = to_network(image.rgba, space)
+        self.times.colour += time.perf_counter() - started
+        self._cache[frame] = (image, rgb, alpha, space)
+        while len(self._cache) > self.keep:
+            self._cache.popitem(last=False)
+        return self._cache[frame]
+
+    def __call__(self, frame: int) -> np.ndarray:
+        return self.decoded(frame)[1]
+
+
+def _read_finished(path: Path, out_space: str) -> np.ndarray:
+    """A finished output frame back in network space, to rebuild the temporal state on resume."""
+    image = read_frame(path)
+    rgb, _alpha = to_network(image.rgba, out_space)
+    return rgb
+
+
+def _warn_if_other_settings(path: Path, digest: str, progress: Progress) -> None:
+    """Resume keeps finished frames; say so when they were made with other settings."""
+    try:
+        existing = probe_frame(path).get_string_attribute("vst:preset_digest")
+    except InputError:
+        existing = ""
+    if existing and existing != digest:
+        progress.message(f"warning: {path} was rendered with other preset settings; kept as it is")
+
+
+class RenderSession:
+    """One render job, steppable: `steps()` yields after every frame (and every pass of a multi-pass
+    render), so a host with an event loop (Blender's modal operator) can render a frame per tick and
+    cancel between frames; `render_sequence` simply runs it to the end.
+
+    Everything that can be checked is checked when the session is created, before any work.
+    """
+
+    def __init__(
+        self,
+        job: RenderJob,
+        progress: Progress | None = None,
+        cancel: CancelCheck | None = None,
+        node_factory: Callable[..., StyleTransferNode] = StyleTransferNode,
+    ) -> None:
+        self.job = job
+        self.frames = check_inputs(job)
+        self.report = RenderReport(frames=self.frames)
+        self.passes = job.preset.multipass.passes
+        self.progress = progress or Progress(len(self.frames) * self.passes)
+        self.reader = SourceReader(job, self.report.times)
+        # max_cached_frames=None: the node keeps exactly the max(J) frames the next frame needs.
+        self.node = node_factory(
+            job.preset,
+            device=job.device,
+            precision=job.precision,
+            cache_dir=job.cache_dir,
+            cancel=cancel,
+            max_cached_frames=None,
+        )
+        self.node.begin_sequence(self.frames)
+        attributes = {
+            "Software": f"vst-node {__version__}",
+            "vst:preset": job.preset.name,
+            "vst:preset_digest": preset_digest(job.preset, STYLIZED_SECTIONS),
+            "vst:precision": job.precision,
+        }
+        out_space = output_colorspace(job.output.path(self.frames[0]))
+        self.writer = _FrameWriter(job, self.reader, out_space, attributes, self.report)
+        self._closed = False
+
+    @property
+    def total_steps(self) -> int:
+        return len(self.frames) * self.passes
+
+    def steps(self) -> Iterator[int]:
+        """Render; yields each frame number as it is done (written, skipped, or a pass finished)."""
+        try:
+            if self.passes > 1:
+                yield from self._passes()
+            else:
+                yield from self._in_order()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the flow worker and fill in the report; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self.node.end_sequence()
+        self.node.close()
+        self.report.flows_computed = self.node.flows.computed
+        self.report.times.flow_compute = self.node.flows.compute_seconds
+
+    def _in_order(self) -> Iterator[int]:
+        job, node, report, progress = self.job, self.node, self.report, self.progress
+        reach = max(node.offsets, default=1)
+        digest = self.writer.attributes["vst:preset_digest"]
+        for index, frame in enumerate(self.frames):
+            out_path = job.output.path(frame)
+            if job.resume and out_path.exists():
+                _warn_if_other_settings(out_path, digest, progress)
+                later = self.frames[index + 1 : index + 1 + reach]
+                if any(not job.output.path(f).exists() for f in later):  # a term of a frame to do
+                    node.seed_finished(frame, _read_finished(out_path, self.writer.out_space))
+                report.skipped.append(frame)
+                progress.frame_done(frame, skipped=True)
+                yield frame
+                continue
+            try:
+                stylized = _stylize(node, self.reader, job, frame)
+                self.writer.write(frame, stylized, node.stats.get(frame))
+            except VstError as exc:
+                report.failed[frame] = str(exc)
+                progress.message(f"error: frame {frame}: {exc}")
+                return
+            progress.frame_done(frame, _detail(node.stats.get(frame)))
+            yield frame
+
+    def _passes(self) -> Iterator[int]:
+        """Multi-pass: every pass over the range, results per pass on disk; the last pass is written.
+
+        With --resume, complete passes are not redone and a pass resumes at its first missing
+        frame; without it, earlier intermediate results are discarded.
+        """
+        job, node, report, progress, frames = self.job, self.node, self.report, self.progress, self.frames
+        passes = self.passes
+        digest = self.writer.attributes["vst:preset_digest"]
+        outputs = [job.output.path(f) for f in frames]
+        if job.resume and all(path.exists() for path in outputs):
+            progress.done = progress.total - len(frames)
+            for frame, path in zip(frames, outputs, strict=True):
+                _warn_if_other_settings(path, digest, progress)
+                report.skipped.append(frame)
+                progress.frame_done(frame, skipped=True)
+                yield frame
+            return
+        store: DiskPassStore | None = None
+        if job.cache_dir is not None:
+            key = _passes_fingerprint(job, frames, digest)
+            root = Path(job.cache_dir) / "passes" / key[:24]
+            store = DiskPassStore(root, key, fresh=not job.resume)
+            node.pass_store = store
+        elif job.resume:
+            progress.message(
+                "note: --no-cache keeps passes in memory: a multi-pass render restarts at pass 1"
+            )
+        done = last_complete_pass(node.pass_store, passes) + 1
+        if done:
+            progress.done += done * len(frames)
+            progress.message(f"resuming: pass {'1' if done == 1 else f'1-{done}'} of {passes} done earlier")
+        last = passes - 1
+        try:
+            for pass_index, frame, _position, stats in node.iter_passes(self.reader):
+                progress.stage = f"pass {pass_index + 1}/{passes}"
+                if stats is not None:
+                    report.record(stats)
+                if pass_index == last:
+                    if job.resume and job.output.path(frame).exists() and stats is None:
+                        report.skipped.append(frame)
+                        progress.frame_done(frame, skipped=True)
+                        yield frame
+                        continue
+                    self.writer.write(frame, _stylize(node, self.reader, job, frame), None)
+                progress.frame_done(frame, _detail(stats) if stats else "done earlier")
+                yield frame
+        except (RuntimeError, FloatingPointError, VstError) as exc:
+            pass_index, frame = node.rendering or (0, frames[0])
+            message = f"pass {pass_index + 1}/{passes}: {exc}"
+            report.failed[frame] = message
+            progress.message(f"error: frame {frame}: {message}")
+            return
+        if store is not None:
+            store.remove()  # everything is in the output now
+
+
+def render_sequence(
+    job: RenderJob,
+    progress: Progress | None = None,
+    cancel: CancelCheck | None = None,
+    node_factory: Callable[..., StyleTransferNode] = StyleTransferNode,
+) -> RenderReport:
+    """Render job.source to job.output in frame order; stops at the first failed frame."""
+    session = RenderSession(job, progress, cancel, node_factory)
+    for _ in session.steps():
+        pass
+    return session.report
+
+
+def _passes_fingerprint(job: RenderJob, frames: list[int], digest: str) -> str:
+    """What the intermediate passes depend on: settings, the exact source files, the range."""
+    sources = []
+    for frame in frames:
+        path = job.source.path(frame)
+        stat = path.stat()
+        sources.append((str(path.resolve()), stat.st_size, stat.st_mtime_ns))
+    return fingerprint(digest, job.layer, frames, sources, __version__)
+
+
+def _detail(stats: FrameStats | None) -> str:
+    if stats is None:
+        return ""
+    detail = f"{stats.iterations} it, {stats.optimise_seconds:.1f}s"
+    return detail if stats.reliable is None else f"{detail}, flow reliable on {stats.reliable:.0%}"
+
+
+def _stylize(node: StyleTransferNode, reader: SourceReader, job: RenderJob, frame: int) -> np.ndarray:
+    try:
+        return node.render(frame, reader)
+    except (RuntimeError, FloatingPointError) as exc:
+        raise RenderError(f"{job.source.path(frame)}: stylization failed: {exc}") from exc
+
+
+class _FrameWriter:
+    """Network RGB back to the output colour space, original alpha and header; temp file + rename."""
+
+    def __init__(
+        self,
+        job: RenderJob,
+        reader: SourceReader,
+        out_space: str,
+        attributes: dict[str, str],
+        report: RenderReport,
+    ) -> None:
+        self.job = job
+        self.reader = reader
+        self.out_space = out_space
+        self.attributes = attributes
+        self.report = report
+
+    def write(self, frame: int, stylized: np.ndarray, stats: FrameStats | None) -> None:
+        report = self.report
+        image, _rgb, alpha, in_space = self.reader.decoded(frame)
+        if stats is not None:
+            report.record(stats)
+        started = time.perf_counter()
+        rgba = from_network(stylized, alpha, self.out_space, source=image.rgba if image.has_alpha else None)
+        report.times.colour += time.perf_counter() - started
+        attributes = {**self.attributes, **transform_attributes(in_space, self.out_space)}
+        out_path = self.job.output.path(frame)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        write_frame(out_path, rgba, like=image, attributes=attributes)
+        report.times.write += time.perf_counter() - started
+        report.written.append(frame)

@@ -1,0 +1,1 @@
+"""Image and sequence input/output: OpenImageIO frames, OCIO colour, sequence patterns, .flo files."""

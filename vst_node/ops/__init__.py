@@ -1,0 +1,1 @@
+"""Pure tensor and array operations: warping, losses, reliability weights, resizing, colour, metrics."""

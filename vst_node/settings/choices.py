@@ -1,0 +1,38 @@
+"""Every choice list a preset or a command line offers, in one place: the algorithms read them here."""
+
+from __future__ import annotations
+
+# Optical flow (engine.flow implements each).
+FLOW_BACKENDS: tuple[str, ...] = ("dis", "deepflow", "farneback")
+DIS_PRESETS: tuple[str, ...] = ("ultrafast", "fast", "medium")
+
+# The style distance between feature distributions (engine.style_loss implements each).
+STYLE_LOSSES: tuple[str, ...] = ("gram", "mean_var", "sliced_wasserstein")
+
+# rho of the temporal loss: the square, or the robust absolute value of Ruder et al.'s appendix.
+TEMPORAL_PENALTIES: tuple[str, ...] = ("squared", "absolute")
+
+# The pixel optimiser (engine.optimise implements each).
+OPTIMISERS: tuple[str, ...] = ("lbfgs", "adam")
+
+# Where a frame's optimisation starts: the first frame, and every later one.
+FIRST_INITS: tuple[str, ...] = ("random", "content")
+LATER_INITS: tuple[str, ...] = ("random", "content", "previous", "previous_warped")
+
+# What fills pixels the flow cannot carry over (disoccluded) in the warped start image.
+FILL_MODES: tuple[str, ...] = ("content", "mean")
+
+# Where the network runs, and the dtype VGG runs in while a frame is optimised.
+DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+# float32: everything in single precision (the default; every published figure uses it).
+# bfloat16: VGG's convolutions run in bfloat16 under autocast, where tensor cores make them several
+# times faster; the pixels, the losses and L-BFGS's history stay float32. bfloat16 keeps float32's
+# range, so no loss scaling is needed (float16 would overflow the 0-255 activations' Gram sums).
+PRECISION_CHOICES: tuple[str, ...] = ("float32", "bfloat16")
+
+# The layers of VGG-19 a preset may name (relu1_1 .. relu5_4).
+VGG19_LAYERS: tuple[str, ...] = tuple(
+    f"relu{block}_{n}"
+    for block, convs in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4))
+    for n in range(1, convs + 1)
+)
