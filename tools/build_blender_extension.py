@@ -227,7 +227,8 @@ def _check_presets(archive: zipfile.ZipFile, names: set[str], vst_wheels: list[s
             path.write_bytes(archive.read(wheel))
             with zipfile.ZipFile(path) as inner:
                 inside = inner.namelist()
-        for module in ("vst_node/__init__.py", "vst_node/render.py", "vst_node/presets.py"):
+        expected = ("vst_node/__init__.py", "vst_node/api.py", "vst_node/faces/render.py")
+        for module in expected:
             if module not in inside:
                 problems.append(f"{wheel}: {module} missing")
     return problems

@@ -19,7 +19,6 @@ any thread and any interactive scrub give the same pixels.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import shutil
@@ -40,8 +39,8 @@ from vst_node.engine.node import (
     poor_flow_message,
 )
 from vst_node.engine.optimise import CancelCheck
-from vst_node.io.colour import LINEAR_SPACE, from_network, to_network
-from vst_node.io.image_io import write_image
+from vst_node.io.colour import LINEAR_SPACE
+from vst_node.ofx.pixels import host_to_network, network_to_host, style_file
 from vst_node.settings import RULES, SECTIONS, Preset, list_presets, load_preset
 
 ParamType = Literal["bool", "int", "double", "choice", "string"]
@@ -558,28 +557,10 @@ class OfxStyleTransferEffect:
         return LINEAR_SPACE if space == "auto" else space
 
     def _to_network(self, image: np.ndarray, space: str) -> tuple[np.ndarray, np.ndarray]:
-        """(network RGB, alpha) of a host image; unpremultiplied sources are converted as they are."""
-        rgb = image[..., :3]
-        alpha = image[..., 3:4] if image.shape[2] == 4 else np.ones_like(rgb[..., :1])
-        if self._source_premult == "premultiplied":
-            return to_network(np.concatenate([rgb, alpha], axis=-1), space)
-        encoded, _ = to_network(np.concatenate([rgb, np.ones_like(alpha)], axis=-1), space)
-        return encoded, alpha
+        return host_to_network(image, space, self._source_premult == "premultiplied")
 
     def _from_network(self, stylized: np.ndarray, source: np.ndarray, space: str) -> np.ndarray:
-        """Back to the host's space, with the Source's alpha (bit-exact) and premultiplication.
-
-        Premultiplied alpha-0 pixels keep their Source colour: nothing covers them, so the
-        stylization must not add light there (zero stays zero, emissive values stay as they were).
-        """
-        if source.shape[2] == 3 or self._source_premult != "premultiplied":
-            rgb = from_network(stylized, np.ones((*stylized.shape[:2], 1), np.float32), space)[..., :3]
-            if source.shape[2] == 3:
-                return np.ascontiguousarray(rgb, dtype=np.float32)
-            return np.concatenate([rgb, source[..., 3:4]], axis=-1).astype(np.float32, copy=False)
-        alpha = source[..., 3:4]
-        rgba = from_network(stylized, alpha, space, source=source[..., :3])
-        return np.concatenate([rgba[..., :3], alpha], axis=-1).astype(np.float32, copy=False)
+        return network_to_host(stylized, source, space, self._source_premult == "premultiplied")
 
     def _capture_style(self, fetch_style: HostFetch | None) -> None:
         """The Style clip's first frame as the preset's style image (content-keyed file, so the same
@@ -591,15 +572,8 @@ class OfxStyleTransferEffect:
             return
         if self._style_image is not None:
             return
-        first = self.node.frames[0]
-        image = np.ascontiguousarray(fetch_style(first), dtype=np.float32)
-        if image.ndim != 3 or image.shape[2] not in (3, 4):
-            raise ValueError(f"Style image is {image.shape}; expected (H, W, 4) or (H, W, 3)")
-        digest = hashlib.sha256(image.tobytes() + str(image.shape).encode()).hexdigest()[:24]
-        path = self._dir / "style" / f"{digest}.exr"
-        if not path.exists():
-            write_image(path, image, colorspace=self._colorspace or self._input_space())
-        self._style_image = path
+        image = fetch_style(self.node.frames[0])
+        self._style_image = style_file(image, self._dir / "style", self._colorspace or self._input_space())
         self.node.set_preset(self._build_preset(self.values))
 
     def purge_caches(self) -> None:
