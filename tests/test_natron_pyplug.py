@@ -95,8 +95,8 @@ def test_create_instance_builds_the_graph(natron):
     children = {node.getScriptName(): node for node in group.getChildren()}
     assert {name: node.getPluginID() for name, node in children.items()} == {
         "Input1": "fr.inria.built-in.Input",
-        "SourceWrite": "fr.inria.openfx.WriteOIIO",
-        "StylizedRead": "fr.inria.openfx.ReadOIIO",
+        "SourceWrite": "fr.inria.built-in.Write",  # the container Natron puts around WriteOIIO
+        "StylizedRead": "fr.inria.built-in.Read",
         "Output1": "fr.inria.built-in.Output",
     }
     assert children["SourceWrite"].getInput(0) is children["Input1"]
@@ -272,3 +272,112 @@ def test_the_stand_in_rejects_undocumented_calls(natron):
         group.getParam("strength").setRange(0, 1)
     with pytest.raises(ValueError, match="not modelled"):
         app.createNode("net.sf.cimg.CImgBlur")
+
+
+# -- what Natron 2.5 does that an easier stand-in hid (each fails on the PyPlug before the fix) ----
+
+
+def test_choice_options_are_label_help_pairs(natron):
+    instance(natron)
+    options = [args for name, args in natron.engine.CALLS if name == "ChoiceParam.setOptions"]
+    ours = {args[0]: args[1] for args in options if args[0] in ("preset", "flow_backend", "device")}
+    assert set(ours) == {"preset", "flow_backend", "device"}
+    for pairs in ours.values():
+        assert all(isinstance(p, tuple) and len(p) == 2 for p in pairs), pairs
+    assert [label for label, _ in ours["device"]] == ["auto", "cpu", "cuda"]
+
+
+def test_a_refused_connection_stops_the_instance(natron, monkeypatch):
+    monkeypatch.setattr(natron.engine.Effect, "canConnectInput", lambda self, index, node: False)
+    app = natron.engine.App(first_frame=1, last_frame=4)
+    group = app.createNode("fr.inria.built-in.Group")
+    with pytest.raises(RuntimeError, match="refused to connect Input1 to input 0 of SourceWrite"):
+        natron.pyplug.createInstance(app, group)
+
+
+def test_a_refused_script_name_stops_the_instance(natron):
+    app = natron.engine.App(first_frame=1, last_frame=4)
+    group = app.createNode("fr.inria.built-in.Group")
+    taken = app.createNode("fr.inria.built-in.Input", 1, group)
+    assert taken.setScriptName("SourceWrite")  # the name the PyPlug wants is in use
+    with pytest.raises(RuntimeError, match="refused the name 'SourceWrite'"):
+        natron.pyplug.createInstance(app, group)
+
+
+def test_the_child_process_can_import_a_user_site_vst_node(natron, monkeypatch):
+    monkeypatch.setenv("PYTHONNOUSERSITE", "1")  # what Natron's own Python runs with
+    monkeypatch.setenv("PYTHONPATH", "/natron/python")
+    monkeypatch.setenv("OCIO", "/natron/OpenColorIO-Configs/blender/config.ocio")
+    env = natron.ext._child_env()
+    assert "PYTHONNOUSERSITE" not in env and "PYTHONPATH" not in env
+    assert env["OCIO"] == "/natron/OpenColorIO-Configs/blender/config.ocio"
+
+
+def test_a_windows_executable_keeps_its_backslashes(natron):
+    split = natron.ext.split_command  # what executable() splits the parameter with, by os.name
+    assert split(r'"C:\Program Files\vst\python.exe" -m vst_node', windows=True) == [
+        r"C:\Program Files\vst\python.exe", "-m", "vst_node",
+    ]  # fmt: skip
+    assert split(r"C:\vst\vst-node.exe", windows=True) == [r"C:\vst\vst-node.exe"]  # POSIX: C:vstvst-node.exe
+    assert split("'/opt/vst bin/vst-node' --verbose", windows=False) == ["/opt/vst bin/vst-node", "--verbose"]
+    _app, group = instance(natron)
+    group.getParam("executable").set("'/opt/vst bin/vst-node' --verbose")
+    assert natron.ext.executable(group) == split("'/opt/vst bin/vst-node' --verbose")
+
+
+def test_a_second_stylize_during_the_write_render_waits(natron, tiny_sequence, tmp_path, monkeypatch):
+    natron.engine.stub_reset(background=False)
+    calls: list[list[str]] = []
+    monkeypatch.setattr(natron.ext, "subprocess", SimpleNamespace(run=fake_vst_node(calls)))
+    monkeypatch.setenv("VST_NODE_EXECUTABLE", "vst-node")
+    app, group = instance(natron)
+    connect_shot(app, group, tiny_sequence, tmp_path / "work")
+    stylize = group.getParam("stylize")
+    stylize.trigger()
+    stylize.trigger()  # impatient: the Write has not written a frame yet
+    assert len(app.stub_pending) == 1  # no second render of the same Write
+    assert "incomplete (0 of 4 written" in group.getParam("status").getValue()
+    app.stub_finish_renders()
+    source = tmp_path / "work" / "Group1" / "source"
+    (source / "Group1.1003.exr").unlink()  # a render stopped part-way
+    kept = sorted(p.name for p in source.glob("*.exr"))
+    stylize.trigger()
+    assert sorted(p.name for p in source.glob("*.exr")) == kept  # nothing deleted by Stylize
+    assert app.stub_pending == [] and calls == []
+    status = group.getParam("status").getValue()
+    assert "incomplete (3 of 4 written, first missing: 1003)" in status and "Write source frames" in status
+    group.getParam("write_source").trigger()  # the one action that deletes and renders again
+    app.stub_finish_renders()
+    stylize.trigger()
+    assert len(calls) == 1 and group.getParam("status").getValue().startswith("stylized frames 1001-1004")
+
+
+def test_the_pyplug_says_it_needs_natron_2_5(natron):
+    assert "Natron 2.5 or later" in natron.pyplug.getDescription()
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "natron.md").read_text()
+    assert "Natron 2.5 or later" in docs
+
+
+def test_the_stand_in_behaves_like_natron_2_5(natron):
+    """The stand-in's own contract, each behaviour cited from Natron's sources in its docstrings."""
+    app, group = instance(natron)
+    writer = app.createNode("fr.inria.openfx.WriteOIIO")
+    assert writer.getPluginID() == "fr.inria.built-in.Write" and writer.getParam("filename") is not None
+    with pytest.raises(TypeError, match="wrong argument types"):
+        group.getParam("preset").setOptions(["default", "ink"])
+    assert writer.setScriptName("not a name") is False
+    inside = app.createNode("fr.inria.openfx.WriteOIIO", -1, group)
+    assert inside.setScriptName("SourceWrite") is False  # the group's Write has that name
+    assert writer.connectInput(5, group) is False
+    again = group.createDoubleParam("strength", "Other label")
+    assert again is group.getParam("strength") and again.getLabel() == "Strength"
+    with pytest.raises(AttributeError, match="use getParam"):
+        group.strength  # noqa: B018
+
+    def annotated(thisParam, thisNode, thisGroup, app, userEdited: bool):
+        raise AssertionError("Natron never calls a callback getargspec refuses")
+
+    natron.ext.annotated = annotated
+    group.getParam("onParamChanged").set("VstNodeExt.annotated")
+    group.getParam("stylize").trigger()
+    assert any("callback rejected" in line for line in app.stub_script_editor)

@@ -73,7 +73,8 @@ def getGrouping():
 def getDescription():
     return (
         "Temporally stable neural style transfer (vst-node). Press Stylize: the group writes its input "
-        "as EXR frames, runs `vst-node render` on them and reads the stylized frames back."
+        "as EXR frames, runs `vst-node render` on them and reads the stylized frames back. "
+        "Needs Natron 2.5 or later (Python 3); Natron 2.4's Python 2 cannot load it."
     )
 
 
@@ -82,11 +83,27 @@ def getPluginDescription():
     return getDescription()
 
 
+def option_pairs(options):
+    """ChoiceParam.setOptions takes (label, help) pairs in Natron 2.5; plain strings are a TypeError."""
+    return [(str(option), "") for option in options]
+
+
+def _connect(node, index, upstream):
+    """connectInput returns False (it does not raise) when Natron refuses the link."""
+    if not node.connectInput(index, upstream):
+        raise RuntimeError(
+            f"VstNode: Natron refused to connect {upstream.getScriptName()} to input {index} of "
+            f"{node.getScriptName()}"
+        )
+
+
 def _node(app, group, plugin_id, script_name, major_version, x, y):
     node = app.createNode(plugin_id, major_version, group)
     if node is None:
         raise RuntimeError(f"VstNode: Natron could not create a {plugin_id} node")
-    node.setScriptName(script_name)
+    # setScriptName returns False (it does not raise) for a name Natron refuses or one in use
+    if not node.setScriptName(script_name) and node.getScriptName() != script_name:
+        raise RuntimeError(f"VstNode: Natron refused the name {script_name!r} for a {plugin_id} node")
     node.setLabel(script_name)
     node.setPosition(x, y)
     return node
@@ -103,7 +120,7 @@ def _style_param(group, page, spec):
     name, kind, label, default, low, high, display_low, display_high, options, help_text = spec
     if kind == "choice":
         param = group.createChoiceParam(name, label)
-        param.setOptions(list(options))
+        param.setOptions(option_pairs(options))
         param.setDefaultValue(default)
     elif kind == "bool":
         param = group.createBooleanParam(name, label)
@@ -134,8 +151,8 @@ def createInstance(app, group):
     writer = _node(app, group, "fr.inria.openfx.WriteOIIO", VstNodeExt.WRITE_NODE, -1, 0, 150)
     reader = _node(app, group, "fr.inria.openfx.ReadOIIO", VstNodeExt.READ_NODE, -1, 250, 150)
     output = _node(app, group, "fr.inria.built-in.Output", "Output1", 1, 250, 300)
-    writer.connectInput(0, source_input)
-    output.connectInput(0, reader)
+    _connect(writer, 0, source_input)
+    _connect(output, 0, reader)
 
     style_page = group.createPageParam("vstStyle", "Style")
     for spec in STYLE_PARAMS:
@@ -153,7 +170,7 @@ def createInstance(app, group):
         group.createChoiceParam("device", "Device"),
         "auto uses a CUDA GPU when vst-node's torch sees one.",
     )
-    device.setOptions(list(DEVICES))
+    device.setOptions(option_pairs(DEVICES))
     device.setDefaultValue("auto")
     device.restoreDefaultValue()
     _add(

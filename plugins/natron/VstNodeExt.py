@@ -32,6 +32,7 @@ READ_NODE = "StylizedRead"
 CALLBACK = "VstNode.vstNodeParamChanged"  # registered with the PyPlug's module prefix (Natron docs)
 EXECUTABLE_ENV = "VST_NODE_EXECUTABLE"
 WORK_DIR_NAME = "vst-node-natron"
+RENDERING_MARKER = ".vst-node-write-started"  # beside the source frames
 WARNING_PREFIX = "vst-node: "  # + "warning: ...", how vst-node render words its warnings
 
 # Group parameter -> the preset key it overrides (the PyPlug's STYLE_PARAMS, minus the preset itself).
@@ -61,8 +62,11 @@ def vstNodeParamChanged(thisParam, thisNode, thisGroup, app, userEdited):
 
 
 def createInstanceExt(app, group):
-    """Called at the end of VstNode.createInstance: register the callback, point the Write."""
-    group.onParamChanged.set(CALLBACK)
+    """Called at the end of VstNode.createInstance: register the callback, point the Write.
+
+    Through getParam: `group.onParamChanged` attribute access works only on the nodes Natron has
+    declared as `app1.<name>` in its own scripts, not on the group handed to createInstance."""
+    _param(group, "onParamChanged").set(CALLBACK)
     _child(group, WRITE_NODE).getParam("filename").set(source_pattern(group))
 
 
@@ -126,13 +130,23 @@ def executable(group) -> list[str]:
     """The command that runs vst-node: the parameter, else $VST_NODE_EXECUTABLE, else the PATH."""
     text = _value(group, "executable").strip() or os.environ.get(EXECUTABLE_ENV, "").strip()
     if text:
-        return shlex.split(text)
+        # POSIX rules on Windows would eat the backslashes of C:\...\vst-node.exe
+        return split_command(text)
     found = shutil.which("vst-node")
     if found is None:
         raise FileNotFoundError(
             "vst-node was not found on the PATH: set the group's 'vst-node command' or $VST_NODE_EXECUTABLE"
         )
     return [found]
+
+
+def split_command(text: str, windows: bool | None = None) -> list[str]:
+    """A command line as its words: shell quoting, with Windows paths kept whole on Windows."""
+    windows = os.name == "nt" if windows is None else windows
+    words = shlex.split(text, posix=not windows)
+    if windows:  # non-POSIX mode keeps the quotes around a quoted word
+        words = [w[1:-1] if len(w) >= 2 and w[0] == w[-1] and w[0] in "\"'" else w for w in words]
+    return words
 
 
 def _override(group, name: str, key: str) -> str | None:
@@ -187,8 +201,14 @@ def _missing_source(group) -> list[int]:
     return [f for f in range(first, last + 1) if not os.path.isfile(frame_path(pattern, f))]
 
 
+def _render_marker(group) -> str:
+    """Present while a Write render this node started may still be running (the GUI's render)."""
+    return os.path.join(os.path.dirname(source_pattern(group)), RENDERING_MARKER)
+
+
 def write_source(group, app) -> bool:
-    """Render the input to EXR frames; True when they are on disk now (background mode)."""
+    """Render the input to EXR frames (the only action that deletes source frames); True when they
+    are on disk now (background mode), False while Natron's GUI renders them."""
     first, last = frame_range(group)
     pattern = source_pattern(group)
     os.makedirs(os.path.dirname(pattern), exist_ok=True)
@@ -198,12 +218,39 @@ def write_source(group, app) -> bool:
             os.remove(path)
     writer = _child(group, WRITE_NODE)
     writer.getParam("filename").set(pattern)
+    with open(_render_marker(group), "w", encoding="utf-8") as marker:
+        marker.write(f"{first}-{last}\n")
     app.render(writer, first, last)
     if _missing_source(group):
         _status(group, app, "writing the source frames; press Stylize once Natron's render has finished")
         return False
+    os.remove(_render_marker(group))
     _status(group, app, f"source frames {first}-{last} written")
     return True
+
+
+def _source_ready(group, app) -> bool:
+    """Whether the source frames are complete; starts their first render when none exist.
+
+    A partial range (a render still running, or one that was stopped) is never deleted or rendered
+    again from here: that is what the Write source frames button is for."""
+    missing = _missing_source(group)
+    if not missing:
+        if os.path.exists(_render_marker(group)):
+            os.remove(_render_marker(group))
+        return True
+    first, last = frame_range(group)
+    total = last - first + 1
+    if len(missing) == total and not os.path.exists(_render_marker(group)):
+        return write_source(group, app)
+    _status(
+        group,
+        app,
+        f"source frames incomplete ({total - len(missing)} of {total} written, first missing: "
+        f"{missing[0]}); waiting for Natron's render of {WRITE_NODE}: press Stylize again when it has "
+        "finished, or Write source frames to render them again",
+    )
+    return False
 
 
 def _next_version(group) -> str:
@@ -217,10 +264,16 @@ def _next_version(group) -> str:
 
 
 def _child_env() -> dict[str, str]:
-    """Natron's environment without its own Python's variables, which would break vst-node's."""
+    """Natron's environment without its own Python's variables, which would break vst-node's.
+
+    PYTHONNOUSERSITE: Natron sets it for its embedded Python; inherited, a `pip install --user`
+    vst-node could not import itself. OCIO: Natron points it at its own config when the user has
+    none; passed on explicitly so vst-node converts colours with the config Natron shows."""
     env = dict(os.environ)
-    for name in ("PYTHONHOME", "PYTHONPATH"):
+    for name in ("PYTHONHOME", "PYTHONPATH", "PYTHONNOUSERSITE"):
         env.pop(name, None)
+    if os.environ.get("OCIO"):
+        env["OCIO"] = os.environ["OCIO"]
     return env
 
 
@@ -228,7 +281,7 @@ def stylize(group, app) -> bool:
     """Write the source if needed, run vst-node render, point StylizedRead at the new frames."""
     try:
         first, last = frame_range(group)
-        if _missing_source(group) and not write_source(group, app):
+        if not _source_ready(group, app):
             return False
         output = os.path.join(_next_version(group), f"{group.getScriptName()}.####.exr")
         argv = command(group, output)

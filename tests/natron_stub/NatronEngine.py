@@ -16,6 +16,7 @@ test controls, not Natron API.
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import shutil
@@ -28,9 +29,22 @@ KNOWN_PLUGINS = {
     "fr.inria.built-in.Group": ("Group", 0),
     "fr.inria.built-in.Input": ("Input", 0),
     "fr.inria.built-in.Output": ("Output", 1),
+    "fr.inria.built-in.Read": ("Read", 0),
+    "fr.inria.built-in.Write": ("Write", 1),
     "fr.inria.openfx.ReadOIIO": ("ReadOIIO", 0),
     "fr.inria.openfx.WriteOIIO": ("WriteOIIO", 1),
 }
+# Engine/AppInstance.cpp (createNodeInternal) and Engine/ReadNode.cpp / WriteNode.cpp: asking for a
+# reader or writer plug-in creates the built-in Read/Write container node around it; the container
+# is what createNode returns and its `filename` knob is the inner plug-in's.
+WRAPPED = {
+    "fr.inria.openfx.ReadOIIO": "fr.inria.built-in.Read",
+    "fr.inria.openfx.WriteOIIO": "fr.inria.built-in.Write",
+}
+# Engine/Node.cpp (the onParamChanged callback check): the function's argument names, read with
+# inspect.getargspec, must be exactly these; getargspec refuses a function with annotations or
+# keyword-only arguments, and Natron then logs an error and never calls it.
+PARAM_CHANGED_ARGS = ["thisParam", "thisNode", "thisGroup", "app", "userEdited"]
 
 
 def _record(name: str, *args: Any) -> None:
@@ -265,9 +279,20 @@ class ChoiceParam(_ValueParam):
         if index is not None:
             self._default = index
 
-    def setOptions(self, options: list[str]) -> None:
+    def setOptions(self, options: list[tuple[str, str]]) -> None:
+        """Engine/PyParameter.h (Natron 2.5): setOptions(const std::list<std::pair<QString, QString> >&),
+        (label, help) pairs as the PyPlug exporter and Gui/Resources/PyPlugs/PIKColor.py write them.
+        Shiboken rejects anything else with a TypeError before Natron sees it."""
         _record("ChoiceParam.setOptions", self._name, list(options))
-        self._options = [str(o) for o in options]
+        pairs = list(options)
+        if not all(
+            isinstance(p, (tuple, list)) and len(p) == 2 and all(isinstance(s, str) for s in p) for p in pairs
+        ):
+            raise TypeError(
+                "'ChoiceParam.setOptions' called with wrong argument types: expected a list of "
+                f"(label, help) string pairs, got {pairs!r}"
+            )
+        self._options = [label for label, _help in pairs]
 
     def addOption(self, option: str, help_text: str) -> None:
         self._options.append(str(option))
@@ -361,7 +386,10 @@ class Group(_Strict):
 class Effect(Group):
     def __init__(self, app: App, plugin_id: str, container: Group) -> None:
         super().__init__()
+        inner = plugin_id
+        plugin_id = WRAPPED.get(plugin_id, plugin_id)
         self._app, self._plugin, self._container = app, plugin_id, container
+        self._inner_plugin = inner  # the reader/writer inside a Read/Write container
         label, count = KNOWN_PLUGINS[plugin_id]
         self._max_inputs = count
         existing = {c._name for c in container._children}
@@ -375,30 +403,36 @@ class Effect(Group):
         self._changes = 0
         self._position = (0.0, 0.0)
         self._make(StringParam, "onParamChanged", "After param changed callback")
-        if plugin_id == "fr.inria.openfx.WriteOIIO":
+        if inner == "fr.inria.openfx.WriteOIIO":
             self._make(OutputFileParam, "filename", "File")
             frame_range = self._make(ChoiceParam, "frameRange", "Frame Range")
-            frame_range.setOptions(["Union of input ranges", "Timeline bounds", "Manual"])
+            frame_range.setOptions([(o, "") for o in ("Union of input ranges", "Timeline bounds", "Manual")])
             self._make(IntParam, "firstFrame", "First Frame")
             self._make(IntParam, "lastFrame", "Last Frame")
-        elif plugin_id == "fr.inria.openfx.ReadOIIO":
+        elif inner == "fr.inria.openfx.ReadOIIO":
             self._make(FileParam, "filename", "File")
 
     def _make(self, cls: type, name: str, label: str) -> Any:
+        """Engine/PyNode.cpp (Effect::createXParam via createKnob): a knob of that name already on the
+        node is returned as it is, whatever its type, instead of a new one."""
         if name in self._params:
-            raise ValueError(f"{self._name} already has a parameter {name!r}")
+            return self._params[name]
         param = cls(self, name, label)
         self._params[name] = param
         return param
 
     def __getattr__(self, name: str) -> Any:
-        # Natron auto-declares every parameter (and child node) as an attribute: node.<script-name>.
+        # Engine/NodeGroup.cpp / AppInstance.cpp: Natron declares `app1.<node>.<param>` attributes by
+        # running Python on the objects it names app1.X; a handle obtained otherwise (the group
+        # given to createInstance, createNode's result, getNode) has no such attributes.
         params = self.__dict__.get("_params", {})
-        if name in params:
+        if self.__dict__.get("stub_declared") and name in params:
             return params[name]
-        for child in self.__dict__.get("_children", []):
-            if child._name == name:
-                return child
+        if name in params:
+            raise AttributeError(
+                f"NatronEngine stand-in: {self.__dict__.get('_name')}.{name}: parameters are attributes only "
+                "of the objects Natron declared as app1.<node>; use getParam()"
+            )
         return super().__getattr__(name)
 
     def _param_changed(self, param: Param, user_edited: bool) -> None:
@@ -408,6 +442,11 @@ class Effect(Group):
             return
         module_name, _, function = callback.rpartition(".")
         function_object = getattr(sys.modules[module_name], function) if module_name else globals()[function]
+        spec = inspect.getfullargspec(function_object)
+        if spec.annotations or spec.kwonlyargs or spec.args != PARAM_CHANGED_ARGS:
+            # getargspec raises on annotations / keyword-only arguments; Natron logs and skips
+            self._app.stub_script_editor.append(f"{callback}: callback rejected ({spec})")
+            return
         function_object(param, self, self._container, self._app, user_edited)
 
     # -- identity --
@@ -419,12 +458,14 @@ class Effect(Group):
 
     def setScriptName(self, name: str) -> bool:
         _record("Effect.setScriptName", self._name, name)
+        """Engine/PyNode.cpp (Effect::setScriptName -> Node::setScriptName): False, not an exception,
+        when the name is not a valid Python identifier or another node of the group has it."""
         if self._plugin == "fr.inria.built-in.Output":
             return False  # Natron ignores renaming Output nodes (docs: groups)
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise ValueError(f"script name {name!r} is not a Python identifier")
+            return False
         if any(c is not self and c._name == name for c in self._container._children):
-            raise ValueError(f"a node named {name!r} already exists in this group")
+            return False
         self._name = name
         return True
 
@@ -471,9 +512,10 @@ class Effect(Group):
         return True
 
     def connectInput(self, index: int, node: Effect) -> bool:
+        """Engine/PyNode.cpp (Effect::connectInput): False when canConnectInput refuses the link."""
         _record("Effect.connectInput", self._name, index, node._name if node else None)
         if not self.canConnectInput(index, node):
-            raise ValueError(f"cannot connect {node and node._name} to input {index} of {self._name}")
+            return False
         self._inputs[index] = node
         return True
 
@@ -587,7 +629,7 @@ class App(Group):
     def render(self, effect: Effect, first: int, last: int, step: int = 1) -> None:
         """Blocking in background mode only (docs: App.render); only for Write nodes."""
         _record("App.render", effect._name, first, last)
-        if effect._plugin != "fr.inria.openfx.WriteOIIO":
+        if effect._plugin != "fr.inria.built-in.Write":
             raise ValueError("App.render should only be used with a Write node (docs)")
         if BACKGROUND:
             self._render_now(effect, first, last, step)
@@ -607,7 +649,7 @@ class App(Group):
             group = current._container
             inputs = [c for c in group._children if c._plugin == "fr.inria.built-in.Input"]
             current = group.getInput(inputs.index(current))
-        if current is None or current._plugin != "fr.inria.openfx.ReadOIIO":
+        if current is None or current._plugin != "fr.inria.built-in.Read":
             raise ValueError(f"the stand-in renders a Read straight into a Write, not {current}")
         return current
 
