@@ -54,7 +54,7 @@ def natron(monkeypatch):
 def instance(natron, first: int = 1001, last: int = 1004):
     """A project with a Read of the shot feeding a VstNode group (as Natron instantiates a PyPlug)."""
     app = natron.engine.App(first_frame=first, last_frame=last)
-    group = app.createNode("fr.inria.built-in.Group")
+    group = natron.engine.stub_declare(app.createNode("fr.inria.built-in.Group"))  # app1.Group1
     natron.pyplug.createInstance(app, group)
     return app, group
 
@@ -371,8 +371,11 @@ def test_the_stand_in_behaves_like_natron_2_5(natron):
     assert writer.connectInput(5, group) is False
     again = group.createDoubleParam("strength", "Other label")
     assert again is group.getParam("strength") and again.getLabel() == "Strength"
+    assert group.createIntParam("strength", "Strength") is None  # same name, other type
+    assert group.strength is group.getParam("strength")  # the declared app1.Group1
     with pytest.raises(AttributeError, match="use getParam"):
-        group.strength  # noqa: B018
+        group.getNode("SourceWrite").filename  # noqa: B018  (a getNode handle is not declared)
+    assert group.getParam("preset").getOption(99) == ""
 
     def annotated(thisParam, thisNode, thisGroup, app, userEdited: bool):
         raise AssertionError("Natron never calls a callback getargspec refuses")

@@ -64,8 +64,9 @@ def vstNodeParamChanged(thisParam, thisNode, thisGroup, app, userEdited):
 def createInstanceExt(app, group):
     """Called at the end of VstNode.createInstance: register the callback, point the Write.
 
-    Through getParam: `group.onParamChanged` attribute access works only on the nodes Natron has
-    declared as `app1.<name>` in its own scripts, not on the group handed to createInstance."""
+    Through getParam, which works on every handle: `node.<param>` attributes exist only on the
+    objects Natron declared as `app1.<node>` (the group handed to createInstance is one; what
+    createNode and getNode return are not), so the code does not depend on which it was given."""
     _param(group, "onParamChanged").set(CALLBACK)
     _child(group, WRITE_NODE).getParam("filename").set(source_pattern(group))
 

@@ -51,6 +51,12 @@ def _record(name: str, *args: Any) -> None:
     CALLS.append((name, args))
 
 
+def stub_declare(effect: Effect) -> Effect:
+    """Make `effect` the object Natron declared as app1.<name> (parameters as attributes)."""
+    effect.stub_declared = True
+    return effect
+
+
 def stub_reset(background: bool = True) -> None:
     global BACKGROUND
     CALLS.clear()
@@ -304,7 +310,8 @@ class ChoiceParam(_ValueParam):
         return len(self._options)
 
     def getOption(self, index: int) -> str:
-        return self._options[index]
+        """Engine/PyParameter.cpp (ChoiceParam::getOption): "" for an index out of range."""
+        return self._options[index] if 0 <= index < len(self._options) else ""
 
 
 class StringParamBase(_ValueParam):
@@ -413,18 +420,20 @@ class Effect(Group):
             self._make(FileParam, "filename", "File")
 
     def _make(self, cls: type, name: str, label: str) -> Any:
-        """Engine/PyNode.cpp (Effect::createXParam via createKnob): a knob of that name already on the
-        node is returned as it is, whatever its type, instead of a new one."""
+        """Engine/Knob.cpp (createIntKnob and its siblings, behind Effect::createXParam): a knob of
+        that name already on the node is returned as it is when its type matches, else None."""
         if name in self._params:
-            return self._params[name]
+            existing = self._params[name]
+            return existing if type(existing) is cls else None
         param = cls(self, name, label)
         self._params[name] = param
         return param
 
     def __getattr__(self, name: str) -> Any:
-        # Engine/NodeGroup.cpp / AppInstance.cpp: Natron declares `app1.<node>.<param>` attributes by
-        # running Python on the objects it names app1.X; a handle obtained otherwise (the group
-        # given to createInstance, createNode's result, getNode) has no such attributes.
+        # Engine/Node.cpp (declareNodeVariableToPython, declarePythonFields): Natron runs
+        # `app1.X = app1.getNode("X")` and `app1.X.knob = app1.X.getParam("knob")`, so only that
+        # declared object has parameter attributes. Engine/AppInstance.cpp hands it to createInstance
+        # (stub_declare models it); what createNode and getNode return are fresh wrappers without.
         params = self.__dict__.get("_params", {})
         if self.__dict__.get("stub_declared") and name in params:
             return params[name]
@@ -443,9 +452,13 @@ class Effect(Group):
         module_name, _, function = callback.rpartition(".")
         function_object = getattr(sys.modules[module_name], function) if module_name else globals()[function]
         spec = inspect.getfullargspec(function_object)
-        if spec.annotations or spec.kwonlyargs or spec.args != PARAM_CHANGED_ARGS:
-            # getargspec raises on annotations / keyword-only arguments; Natron logs and skips
-            self._app.stub_script_editor.append(f"{callback}: callback rejected ({spec})")
+        if spec.annotations or spec.kwonlyargs:
+            # Engine/AppManager.cpp (getFunctionArguments): inspect.getargspec raises on these
+            self._app.stub_script_editor.append(f"Failed to get signature of {callback}: callback rejected")
+            return
+        if spec.varargs or spec.varkw or spec.args != PARAM_CHANGED_ARGS:
+            # Engine/EffectInstancePrivate.cpp: exactly the five argument names, nothing variadic
+            self._app.stub_script_editor.append(f"Wrong signature of {callback}: callback rejected")
             return
         function_object(param, self, self._container, self._app, user_edited)
 
