@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +11,6 @@ import torch
 from vst_node.engine.evaluation import network_frames
 from vst_node.io.synthetic import make_shot, write_shot
 from vst_node.settings import load_preset
-
-# The benchmark scripts in tools/ import each other as top-level modules (they run as scripts);
-# their tests import them the same way.
-TOOLS = Path(__file__).resolve().parents[1] / "tools"
-if str(TOOLS) not in sys.path:
-    sys.path.insert(0, str(TOOLS))
 
 TINY = (
     "optimiser.iterations_first=8",

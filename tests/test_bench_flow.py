@@ -16,7 +16,7 @@ MARGIN = 8
 
 @pytest.fixture(scope="module")
 def bench_flow():
-    import bench_flow as module  # tools/ is on sys.path (conftest.py)
+    from benchkit import flow as module  # tools/ is on sys.path (pyproject.toml: pythonpath)
 
     return module
 

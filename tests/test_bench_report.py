@@ -30,7 +30,7 @@ LABELS = {
 
 @pytest.fixture(scope="module")
 def bench_report():
-    import bench_report as module  # tools/ is on sys.path (conftest.py)
+    from benchkit import report as module  # tools/ is on sys.path (pyproject.toml: pythonpath)
 
     return module
 

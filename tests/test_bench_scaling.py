@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import bench_cpu  # tools/ is on sys.path (conftest.py)
+from benchkit import scaling as bench_cpu  # tools/ is on sys.path (pyproject.toml: pythonpath)
 
 
 def test_scaling_section_rows():

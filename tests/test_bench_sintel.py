@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-import bench_sintel  # tools/ is on sys.path (conftest.py)
 import numpy as np
 import pytest
-import sintel_data
+from benchkit import sintel as sintel_data  # tools/ is on sys.path (pyproject.toml: pythonpath)
+from benchkit import table1 as bench_sintel
 
 DATA = sintel_data.DEFAULT_DATA
 

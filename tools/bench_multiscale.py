@@ -16,39 +16,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-import cv2
-import numpy as np
 import torch
-from bench_sintel import seconds_to_reach as first_time_at
-from machine import describe, write_results
+from benchkit.machine import banner, write_results
+from benchkit.options import add_options, parse_size
+from benchkit.sintel import load_frame
+from benchkit.trace import history_trace, seconds_to_reach
 
-from vst_node.engine.evaluation import network_frames
 from vst_node.engine.multiscale import stylize_multiscale
 from vst_node.engine.stylize import Stylizer
 from vst_node.engine.vgg import caffe_preprocess
-from vst_node.io.synthetic import make_shot
 from vst_node.settings import load_preset
-
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def load_frame(data: Path, width: int, height: int) -> tuple[np.ndarray, str]:
-    path = data / "sintel" / "alley_2" / "clean" / "frame_0001.png"
-    if path.is_file():
-        rgb = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-        rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
-        return rgb.astype(np.float32) / 255.0, "sintel alley_2 frame 1"
-    return network_frames(make_shot(width=width, height=height, n_frames=2))[0], "built-in shot"
-
-
-def seconds_to_reach(history: list[float], window: int, iterations: int, seconds: float, target: float):
-    """When a run with this loss history (one entry per `window` iterations, all iterations taking
-    equal time) first got to `target`; None if it never did."""
-    per_iteration = seconds / max(iterations, 1)
-    points = [(min((k + 1) * window, iterations) * per_iteration, loss) for k, loss in enumerate(history)]
-    return first_time_at(points, target)
 
 
 def start_image(content: torch.Tensor, init: str) -> torch.Tensor:
@@ -62,7 +40,9 @@ def start_image(content: torch.Tensor, init: str) -> torch.Tensor:
 def run(stylizer: Stylizer, content: torch.Tensor, init: str, iterations: int, settings) -> dict:
     loss = stylizer.loss_function(content, None)
     started = time.perf_counter()
-    result = stylize_multiscale(stylizer, content, start_image(content, init), None, iterations, settings)
+    start = start_image(content, init)
+    weights = stylizer.preset.weights  # scored with the preset's weights at every level
+    result = stylize_multiscale(stylizer, content, start, None, iterations, settings, weights=weights)
     seconds = time.perf_counter() - started
     with torch.no_grad():
         final = float(loss(result.image))
@@ -79,9 +59,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", nargs="+", default=["512x218"])
-    parser.add_argument("--preset", default="default")
-    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    add_options(parser, "sizes", "preset", "set")
     parser.add_argument(
         "--iterations", type=int, default=None, help="default: the preset's first-frame budget"
     )
@@ -93,9 +71,7 @@ def main() -> int:
         default=["1:0.25"],
         help="COARSE:REFINE fractions of the budget, one multi-scale run each (default: %(default)s)",
     )
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--json", type=Path)
+    add_options(parser, "data", "device", "json")
     args = parser.parse_args()
 
     single_preset = load_preset(args.preset, args.overrides)
@@ -117,11 +93,11 @@ def main() -> int:
     header = " ".join(
         f"{c:{w}}" for c, w in zip(columns, (">9", "<22", ">16", ">8", ">12", ">18"), strict=True)
     )
-    print(f"machine: {describe()}, torch threads {torch.get_num_threads()}, device {args.device}")
+    print(banner(args.device))
     print(header)
     print("-" * len(header))
     for size in args.sizes:
-        width, height = (int(v) for v in size.split("x"))
+        width, height = parse_size(size)
         frame, source = load_frame(args.data, width, height)
         content = torch.from_numpy(frame).permute(2, 0, 1)[None].to(device)
         stylizer.loss_function(content, None)  # style targets and warm-up outside the timings
@@ -130,9 +106,8 @@ def main() -> int:
         print(f"{size:>9} {'single-scale':<22} {its:>16} {single['seconds']:>8.1f} {single['loss']:>12.1f}")
         for split, preset in multi_presets.items():
             multi = run(stylizer, content, args.init, iterations, preset.multiscale)
-            reach = seconds_to_reach(
-                single["history"], window, sum(single["iterations"]), single["seconds"], multi["loss"]
-            )
+            trace = history_trace(single["history"], window, sum(single["iterations"]), single["seconds"])
+            reach = seconds_to_reach(trace, multi["loss"])
             its = "+".join(str(i) for i in multi["iterations"])
             name = f"multi {args.levels} lv, {split}"
             extra = "never" if reach is None else f"{reach:.1f}s"

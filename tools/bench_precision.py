@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
+from functools import partial
 from pathlib import Path
 
 import torch
-from bench_multiscale import load_frame
-from bench_sintel import DEFAULT_DATA, Budget, run_sintel_section
-from machine import describe, synchronize, write_results
+from benchkit.machine import banner, device_name, timed, write_results
+from benchkit.options import add_options, parse_size
+from benchkit.report.cells import table
+from benchkit.sintel import load_frame, style_images
+from benchkit.table1 import Budget, run_sintel_section
 
 from vst_node.engine.device import resolve_precision
 from vst_node.engine.stylize import Stylizer
@@ -37,17 +39,13 @@ TEMPORAL_TOLERANCE = 0.05
 
 
 def _timed(stylizer: Stylizer, content: torch.Tensor, start: torch.Tensor, iterations: int):
-    synchronize(stylizer.device)
-    started = time.perf_counter()
-    result = stylizer.stylize(content, start, None, iterations)
-    synchronize(stylizer.device)
-    return result, time.perf_counter() - started
+    return timed(stylizer.device, partial(stylizer.stylize, content, start, None, iterations))
 
 
 def frame_rows(preset_name: str, overrides, size: str, device: torch.device, data: Path) -> list[dict]:
     """One row per run at `size`: seconds per iteration, float32 loss, change from the float32 image."""
     preset = load_preset(preset_name, overrides)
-    width, height = (int(v) for v in size.split("x"))
+    width, height = parse_size(size)
     frame, source = load_frame(data, width, height)
     content = torch.from_numpy(frame).permute(2, 0, 1)[None].to(device)
     start = caffe_preprocess(content)
@@ -101,7 +99,7 @@ def frame_verdict(rows: list[dict]) -> dict:
 def sintel_rows(args: argparse.Namespace) -> list[dict]:
     """The product's method on one Sintel pair: float32, float32 from another random first frame (the
     spread), bfloat16; temporal error and style loss of frame N+1."""
-    styles = sorted(p for p in (args.data / "styles").glob("*") if p.suffix.lower() in (".jpg", ".png"))
+    styles = style_images(args.data)
     runs = {"float32": ("float32", []), "float32, seed 1": ("float32", ["init.seed=1"])}
     runs["bfloat16"] = ("bfloat16", [])
     rows = []
@@ -141,26 +139,91 @@ def sintel_verdict(rows: list[dict]) -> dict:
     }
 
 
+def verdict_lines(verdicts: list[dict]) -> list[str]:
+    lines = []
+    for v in verdicts:
+        what = (
+            f"speed x{v['speedup']:.2f}, loss x{v['loss_ratio']:.3f}"
+            if "speedup" in v
+            else (f"temporal error x{v['temporal_error_ratio']:.3f}, style loss x{v['style_loss_ratio']:.3f}")
+        )
+        ratio = v.get("loss_ratio", v.get("temporal_error_ratio"))
+        direction = "lower" if ratio < 1 else "higher"
+        keeps = "keeps the result" if v["keeps_result"] else f"CHANGES the result ({direction})"
+        lines.append(f"bfloat16 at {v['size']}: {what} (allowed ±{v['allowed']:.3f}): {keeps}")
+    return lines
+
+
+def markdown(args: argparse.Namespace, frames: list[dict], sintel: list[dict], verdicts: list[dict]) -> str:
+    """The figures as a Markdown page: the frame runs, the Sintel runs, the verdicts."""
+    lines = [
+        "# float32 against bfloat16",
+        "",
+        f"- {banner(args.device)}" + (f" ({name})" if (name := device_name(args.device)) else ""),
+        f"- preset {args.preset} {' '.join(args.overrides)}".rstrip(),
+        "",
+        "## One frame, optimised (synchronised timing; scored in float32)",
+        "",
+        table(
+            ["Size", "Run", "Iterations", "s/iteration", "Time x", "Loss x", "Mean abs change"],
+            [
+                [
+                    r["size"],
+                    r["run"],
+                    str(r["iterations"]),
+                    f"{r['seconds_per_iteration']:.4f}",
+                    f"{r['time_ratio']:.2f}",
+                    f"{r['loss_ratio']:.3f}",
+                    f"{r['mean_abs_change']:.5f}",
+                ]
+                for r in frames
+            ],
+            ["l", "l", "r", "r", "r", "r", "r"],
+        ),
+    ]
+    if sintel:
+        lines += ["", f"## Sintel {args.sequence}, warped previous + temporal loss (DIS), frame N+1", ""]
+        lines.append(
+            table(
+                ["Run", "Size", "Temporal error", "Style loss", "Seconds"],
+                [
+                    [
+                        r["run"],
+                        r["size"],
+                        f"{r['temporal_error']:.5f}",
+                        f"{r['style_loss']:.4g}",
+                        f"{r['seconds']:.2f}",
+                    ]
+                    for r in sintel
+                ],
+            )
+        )
+    lines += ["", "## Verdicts", "", *(f"- {line}" for line in verdict_lines(verdicts))]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", nargs="+", default=["512x218"])
-    parser.add_argument("--preset", default="default")
-    parser.add_argument("--set", dest="overrides", action="append", default=[])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    add_options(parser, "sizes", "preset", "set", "device", "data")
     parser.add_argument("--sequence", default="alley_2/clean", help="Sintel pair for the temporal check")
-    parser.add_argument("--scale", type=int, default=8, help="Sintel downscale factor (8: 128x54)")
-    parser.add_argument("--first", type=int, default=200, help="Sintel frame N iterations")
-    parser.add_argument("--later", type=int, default=100, help="Sintel frame N+1 iterations")
+    add_options(
+        parser,
+        "scale",
+        "first",
+        "later",
+        first={"help": "Sintel frame N iterations (default: %(default)s)"},
+        later={"help": "Sintel frame N+1 iterations (default: %(default)s)"},
+    )
     parser.add_argument("--no-sintel", action="store_true", help="skip the temporal check")
-    parser.add_argument("--json", type=Path)
+    add_options(parser, "json")
+    parser.add_argument("--markdown", type=Path, help="also write the tables and verdicts as Markdown here")
     args = parser.parse_args()
     device = torch.device(args.device)
     resolve_precision("bfloat16", device)  # a GPU without bfloat16 fails here, not after an hour
 
-    print(f"machine: {describe()}, torch threads {torch.get_num_threads()}, device {args.device}")
+    print(banner(args.device))
     header = (
         f"{'size':>9} {'run':<26} {'its':>5} {'s/it':>8} {'time x':>7} {'loss x':>7} {'mean |change|':>14}"
     )
@@ -187,16 +250,11 @@ def main() -> int:
             )
         verdicts.append(sintel_verdict(sintel))
     print()
-    for v in verdicts:
-        what = (
-            f"speed x{v['speedup']:.2f}, loss x{v['loss_ratio']:.3f}"
-            if "speedup" in v
-            else (f"temporal error x{v['temporal_error_ratio']:.3f}, style loss x{v['style_loss_ratio']:.3f}")
-        )
-        ratio = v.get("loss_ratio", v.get("temporal_error_ratio"))
-        direction = "lower" if ratio < 1 else "higher"
-        keeps = "keeps the result" if v["keeps_result"] else f"CHANGES the result ({direction})"
-        print(f"bfloat16 at {v['size']}: {what} (allowed ±{v['allowed']:.3f}): {keeps}")
+    for line in verdict_lines(verdicts):
+        print(line)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(markdown(args, frames, sintel, verdicts))
     write_results(
         args.json,
         args.device,

@@ -20,13 +20,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import torch
-from machine import describe, synchronize, write_results
+from benchkit.machine import banner, timed, write_results
+from benchkit.options import add_options, parse_size
 
+from vst_node.engine import node as node_module
 from vst_node.engine.evaluation import network_frames
 from vst_node.engine.node import StyleTransferNode
 from vst_node.engine.optimise import optimise_image
@@ -67,11 +68,9 @@ def time_iterations(loss_fn, x0: torch.Tensor, iterations: int, sync_each: bool,
             float(loss.detach())  # a host read per evaluation, as a per-iteration progress print would do
         return loss
 
-    synchronize(device)
-    started = time.perf_counter()
-    result = optimise_image(x0, reading, iterations=iterations, window=iterations, tolerance=0.0)
-    synchronize(device)
-    return (time.perf_counter() - started) / result.iterations
+    run = partial(optimise_image, x0, reading, iterations=iterations, window=iterations, tolerance=0.0)
+    result, seconds = timed(device, run)
+    return seconds / result.iterations
 
 
 def per_iteration(size: tuple[int, int], iterations: int, rounds: int, device: torch.device) -> list[dict]:
@@ -98,6 +97,15 @@ def per_iteration(size: tuple[int, int], iterations: int, rounds: int, device: t
     ]
 
 
+def _no_prefetch(*args, **kwargs) -> None:
+    return None
+
+
+def _render_later(node: StyleTransferNode, frames: int, fetch) -> None:
+    for t in range(1, frames):
+        node.render(t, fetch)
+
+
 def per_frame_prefetch(
     size: tuple[int, int], frames: int, iterations: int, backend: str, device
 ) -> list[dict]:
@@ -114,25 +122,21 @@ def per_frame_prefetch(
     shot = make_shot(width=size[1], height=size[0], n_frames=frames, seed=0)
     sources = network_frames(shot)
     results: dict[str, list[float]] = {"prefetch": [], "no_prefetch": []}
-    original = StyleTransferNode._prefetch_next_flows
+    # The node starts the next frame's flows through engine.node.prefetch_flows; the variant
+    # without prefetch swaps in a no-op there, so each frame computes its flows when it starts.
+    original = node_module.prefetch_flows
     try:
         for _ in range(2):
             for name in results:
-                StyleTransferNode._prefetch_next_flows = (
-                    original if name == "prefetch" else lambda self, t, fetch: None
-                )
+                node_module.prefetch_flows = original if name == "prefetch" else _no_prefetch
                 node = StyleTransferNode(preset, device=device, cache_dir=None)
                 node.begin_sequence(list(range(frames)))
                 node.render(0, sources.__getitem__)
-                synchronize(device)
-                started = time.perf_counter()
-                for t in range(1, frames):
-                    node.render(t, sources.__getitem__)
-                synchronize(device)
-                results[name].append((time.perf_counter() - started) / (frames - 1))
+                _, seconds = timed(device, partial(_render_later, node, frames, sources.__getitem__))
+                results[name].append(seconds / (frames - 1))
                 node.close()
     finally:
-        StyleTransferNode._prefetch_next_flows = original
+        node_module.prefetch_flows = original
     base = statistics.median(results["prefetch"])
     return [
         {
@@ -154,14 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--frames", type=int, default=4, help="shot length for the prefetch measure")
     parser.add_argument("--backend", default="deepflow", help="flow backend for the prefetch measure")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--json", type=Path)
+    add_options(parser, "device", "json")
     args = parser.parse_args(argv)
-    w, h = (int(v) for v in args.size.split("x"))
+    w, h = parse_size(args.size)
     device = torch.device(args.device)
 
     rows = per_iteration((h, w), args.iterations, args.rounds, device)
-    print(f"{describe()}, torch threads {torch.get_num_threads()}, device {args.device}, {args.size}")
+    print(f"{banner(args.device)}, {args.size}")
     print(f"{'measure':<28} {'s/iteration':>12} {'vs shipped':>11}")
     for r in rows:
         print(f"{r['measure']:<28} {r['s_per_iteration']:>12.4f} {r['vs_shipped']:>10.2f}x")

@@ -6,7 +6,7 @@
     python tools/bench_suite.py --device cuda --precision bfloat16 --out docs/benchmarks/suite-cuda-bf16
 
 Writes OUT/suite.json (everything measured, with the machine, commit and command) and, from it,
-OUT/report.md with PNG charts (tools/bench_report.py; needs the `bench` extra: matplotlib).
+OUT/report.md with PNG charts (benchkit/report/; needs the `bench` extra: matplotlib).
 Sections run one after the other in this process (scaling in child processes, for peak memory),
 so that every ratio in the report comes from one run on one machine.
 """
@@ -23,8 +23,9 @@ import time
 from pathlib import Path
 
 import torch
-from bench_sintel import add_arguments, section_from_args
-from machine import describe
+from benchkit.machine import describe, device_name
+from benchkit.options import add_options
+from benchkit.table1 import add_arguments, section_from_args
 
 SECTIONS = ("sintel", "flow", "scaling")
 
@@ -44,18 +45,12 @@ def _commit() -> str:
         return "unknown"
 
 
-def _device_name(device: str) -> str | None:
-    if device.startswith("cuda") and torch.cuda.is_available():
-        return torch.cuda.get_device_name(torch.device(device))
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks/suite"))
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    add_options(parser, "device")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument(
         "--keep-other-sections",
@@ -77,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": describe(),
         "torch_threads": torch.get_num_threads(),
         "device": args.device,
-        "device_name": _device_name(args.device),
+        "device_name": device_name(args.device),
         "precision": args.precision,
         "torch": torch.__version__,
         "commit": _commit(),
@@ -104,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(json.dumps(suite, indent=2) + "\n")
 
     if "flow" in args.only:
-        from bench_flow import run_flow_section, target_list
+        from benchkit.flow import run_flow_section, target_list
 
         print("== flow (1024x436, every ground-truth pair, every backend)", flush=True)
         flow = run_flow_section(args.data, repeat=args.flow_repeat, device=args.device)
@@ -112,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         suite["sections"]["flow"] = {**flow, "run": run}
         save()
     if "scaling" in args.only:
-        from bench_cpu import run_scaling_section
+        from benchkit.scaling import run_scaling_section
 
         print("== scaling (sizes, shot lengths)", flush=True)
         scaling = run_scaling_section(
@@ -137,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         for t in targets if isinstance(targets, list) else []:
             verdict = "PASS" if t["passed"] else "FAIL"
             print(f"{verdict}  [{name}] {t['name']}: {t['value']:.3g}  ({t['detail']})")
-    from bench_report import write_report  # without matplotlib: report.md without charts (it says so)
+    from benchkit.report import write_report  # without matplotlib: report.md without charts (it says so)
 
     for written in write_report(suite, args.out):
         print(f"wrote {written}")

@@ -19,47 +19,14 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
-import numpy as np
-import torch
-from machine import describe, write_results
+from benchkit.machine import banner, write_results
+from benchkit.options import add_options, parse_size
+from benchkit.sintel import load_clip
 
 from vst_node.engine.evaluation import Clip, MethodResult, evaluate_methods, shot_clip
 from vst_node.engine.node import independent_preset
-from vst_node.io.flo import read_flo
 from vst_node.io.synthetic import make_shot
 from vst_node.settings import load_preset
-
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def sintel_clip(scene_dir: Path, scale: int, pass_: str = "clean") -> Clip:
-    """All frames of a scene folder, downscaled by `scale`, with every ground-truth pair it has."""
-    paths = sorted((scene_dir / pass_).glob("frame_*.png"))
-    numbers = [int(p.stem.split("_")[1]) for p in paths]
-
-    def load(path: Path) -> np.ndarray:
-        rgb = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-        h, w = rgb.shape[:2]
-        rgb = cv2.resize(rgb, (w // scale, h // scale), interpolation=cv2.INTER_AREA)
-        return rgb.astype(np.float32) / 255.0  # sRGB PNG: already the network's display encoding
-
-    frames = [load(p) for p in paths]
-    h, w = frames[0].shape[:2]
-    pairs = []
-    for index, number in enumerate(numbers[:-1]):
-        flo = scene_dir / "flow" / f"frame_{number:04d}.flo"
-        if not flo.is_file():
-            continue
-        flow = cv2.resize(read_flo(flo), (w, h), interpolation=cv2.INTER_AREA) / scale
-        masks = [scene_dir / kind / f"frame_{number:04d}.png" for kind in ("occlusions", "invalid")]
-        hidden = np.zeros((h, w), bool)
-        for mask_path in masks:
-            if mask_path.is_file():
-                mask = (cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE) > 127).astype(np.float32)
-                hidden |= cv2.resize(mask, (w, h), interpolation=cv2.INTER_AREA) > 0.0
-        pairs.append((index, flow.astype(np.float32), hidden))
-    return Clip(f"sintel {scene_dir.name} {w}x{h}", frames, pairs)
 
 
 def methods_for(args: argparse.Namespace) -> tuple[dict, object]:
@@ -104,27 +71,29 @@ def main() -> int:
     )
     parser.add_argument("--size", default="160x96", help="built-in shot size (default: %(default)s)")
     parser.add_argument("--frames", type=int, default=8, help="built-in shot length (default: %(default)s)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    add_options(parser, "data")
     parser.add_argument("--scene", action="append", default=[], help="Sintel scene(s) (default: alley_2)")
     parser.add_argument("--sintel-scale", type=int, default=4)
-    parser.add_argument("--preset", default="default")
-    parser.add_argument("--set", dest="overrides", action="append", default=[])
-    parser.add_argument("--first", type=int, default=200, help="iterations, first frame")
-    parser.add_argument("--later", type=int, default=100, help="iterations, later frames")
+    add_options(parser, "preset", "set", "first", "later")
     parser.add_argument("--offsets", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--passes", type=int, default=6)
-    parser.add_argument("--pass-iterations", type=int, default=40)
-    parser.add_argument("--temporal-from", type=int, default=3)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--json", type=Path)
+    add_options(
+        parser,
+        "passes",
+        "pass_iterations",
+        "temporal_from",
+        "device",
+        "json",
+        passes={"default": 6},
+        temporal_from={"default": 3},
+    )
     args = parser.parse_args()
 
-    width, height = (int(v) for v in args.size.split("x"))
+    width, height = parse_size(args.size)
     clips = [shot_clip(make_shot(width=width, height=height, n_frames=args.frames, seed=0))]
     for scene in args.scene or ["alley_2"]:
         scene_dir = args.data / "sintel" / scene
         if scene_dir.is_dir():
-            clips.append(sintel_clip(scene_dir, args.sintel_scale))
+            clips.append(load_clip(scene_dir, args.sintel_scale))
         else:
             print(f"skipping {scene}: {scene_dir} not found", file=sys.stderr)
     methods, base = methods_for(args)
@@ -142,7 +111,7 @@ def main() -> int:
         table.append(
             {"clip": clip.name, "frames": len(clip.frames), "results": [r.as_dict() for r in results]}
         )
-    print(f"\nmachine: {describe()}, torch threads {torch.get_num_threads()}, device {args.device}")
+    print(f"\n{banner(args.device)}")
     print(
         f"budgets: first {args.first} / later {args.later} iterations; multi-pass {args.passes} passes x "
         f"{args.pass_iterations}, temporal loss from pass {args.temporal_from}; long-term J={args.offsets}"

@@ -10,13 +10,11 @@ least `--min-ratio` times lower, style loss within `--max-style-ratio` of the pe
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from pathlib import Path
 
-import torch
-from machine import describe
+from benchkit.machine import describe, write_results
+from benchkit.options import add_options, parse_size
 
 from vst_node.engine.evaluation import compare_methods, format_table
 from vst_node.io.synthetic import make_shot
@@ -29,16 +27,14 @@ def main() -> int:
     )
     parser.add_argument("--size", default="256x256")
     parser.add_argument("--frames", type=int, default=8)
-    parser.add_argument("--preset", default="default")
-    parser.add_argument("--set", dest="overrides", action="append", default=[])
-    parser.add_argument("--device", default="cpu")
+    add_options(parser, "preset", "set", "device")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-ratio", type=float, default=5.0)
     parser.add_argument("--max-style-ratio", type=float, default=1.5)
-    parser.add_argument("--json", type=Path, help="write the results here")
+    add_options(parser, "json")
     args = parser.parse_args()
 
-    width, height = (int(v) for v in args.size.split("x"))
+    width, height = parse_size(args.size)
     preset = load_preset(args.preset, args.overrides)
     shot = make_shot(width=width, height=height, n_frames=args.frames, seed=args.seed)
     started = time.perf_counter()
@@ -53,26 +49,20 @@ def main() -> int:
     print(f"temporal error ratio (per-frame / preset): {ratio:.1f}x  (target >= {args.min_ratio}x)")
     print(f"style loss ratio (preset / per-frame): {style_ratio:.2f}  (target <= {args.max_style_ratio})")
     print("PASS" if ok else "FAIL")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(
-                {
-                    "shot": {"width": width, "height": height, "frames": args.frames, "seed": args.seed},
-                    "preset": preset.name,
-                    "overrides": args.overrides,
-                    "device": args.device,
-                    "machine": describe(),
-                    "torch_threads": torch.get_num_threads(),
-                    "results": [r.as_dict() for r in results],
-                    "temporal_ratio": ratio,
-                    "style_ratio": style_ratio,
-                    "pass": ok,
-                    "wall_seconds": time.perf_counter() - started,
-                },
-                indent=2,
-            )
-        )
+    write_results(
+        args.json,
+        args.device,
+        {
+            "shot": {"width": width, "height": height, "frames": args.frames, "seed": args.seed},
+            "preset": preset.name,
+            "overrides": args.overrides,
+            "results": [r.as_dict() for r in results],
+            "temporal_ratio": ratio,
+            "style_ratio": style_ratio,
+            "pass": ok,
+            "wall_seconds": time.perf_counter() - started,
+        },
+    )
     return 0 if ok else 1
 
 
