@@ -208,13 +208,19 @@ def fake_vst_node(calls: list[list[str]], stderr: str = ""):
     return run
 
 
-def test_stylize_in_the_gui_waits_for_the_write_render(natron, tiny_sequence, tmp_path, monkeypatch):
-    natron.engine.stub_reset(background=False)  # App.render returns at once in the GUI
+def gui_instance(natron, tiny_sequence, tmp_path, monkeypatch):
+    """The node in Natron's GUI (App.render returns at once), with vst-node's process faked."""
+    natron.engine.stub_reset(background=False)
     calls: list[list[str]] = []
     monkeypatch.setattr(natron.ext, "subprocess", SimpleNamespace(run=fake_vst_node(calls)))
     monkeypatch.setenv("VST_NODE_EXECUTABLE", "vst-node")
     app, group = instance(natron)
     connect_shot(app, group, tiny_sequence, tmp_path / "work")
+    return app, group, calls
+
+
+def test_stylize_in_the_gui_waits_for_the_write_render(natron, tiny_sequence, tmp_path, monkeypatch):
+    app, group, calls = gui_instance(natron, tiny_sequence, tmp_path, monkeypatch)
     stylize = group.getParam("stylize")
     stylize.trigger()
     assert "press Stylize once" in group.getParam("status").getValue()
@@ -326,12 +332,7 @@ def test_a_windows_executable_keeps_its_backslashes(natron):
 
 
 def test_a_second_stylize_during_the_write_render_waits(natron, tiny_sequence, tmp_path, monkeypatch):
-    natron.engine.stub_reset(background=False)
-    calls: list[list[str]] = []
-    monkeypatch.setattr(natron.ext, "subprocess", SimpleNamespace(run=fake_vst_node(calls)))
-    monkeypatch.setenv("VST_NODE_EXECUTABLE", "vst-node")
-    app, group = instance(natron)
-    connect_shot(app, group, tiny_sequence, tmp_path / "work")
+    app, group, calls = gui_instance(natron, tiny_sequence, tmp_path, monkeypatch)
     stylize = group.getParam("stylize")
     stylize.trigger()
     stylize.trigger()  # impatient: the Write has not written a frame yet
