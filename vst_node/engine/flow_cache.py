@@ -40,10 +40,19 @@ class FlowPair:
     weights: np.ndarray  # (H,W) float32 reliability c for cur
 
 
-def cache_key(prev_gray: np.ndarray, cur_gray: np.ndarray, settings: FlowSettings, blur_sigma: float) -> str:
-    """sha256 over exactly what determines the result: OpenCV's inputs, settings, sigma, format."""
+def cache_key(
+    prev_gray: np.ndarray,
+    cur_gray: np.ndarray,
+    settings: FlowSettings,
+    blur_sigma: float,
+    device_type: str = "cpu",
+) -> str:
+    """sha256 over exactly what determines the result: OpenCV's inputs, settings, sigma, format,
+    and where the weights were computed (a GPU's float results may differ from the CPU's in the
+    last bit, so entries made on each are never mixed; CPU keys are those of earlier versions)."""
     digest = hashlib.sha256()
-    digest.update(f"vst-flow-v{CACHE_FORMAT_VERSION}|{settings.key()}|{float(blur_sigma)!r}".encode())
+    made_on = "" if device_type == "cpu" else f"|{device_type}"
+    digest.update(f"vst-flow-v{CACHE_FORMAT_VERSION}|{settings.key()}|{float(blur_sigma)!r}{made_on}".encode())
     for gray in (prev_gray, cur_gray):
         digest.update(f"|{gray.shape}|{gray.dtype}|".encode())
         digest.update(np.ascontiguousarray(gray).tobytes())
@@ -169,7 +178,8 @@ class FlowCache:
         if prev_rgb.shape != cur_rgb.shape:
             raise ValueError(f"frames differ in shape: {prev_rgb.shape} and {cur_rgb.shape}")
         prev_gray, cur_gray = to_gray_u8(prev_rgb), to_gray_u8(cur_rgb)
-        return cache_key(prev_gray, cur_gray, settings, blur_sigma), prev_gray, cur_gray
+        key = cache_key(prev_gray, cur_gray, settings, blur_sigma, self.device.type)
+        return key, prev_gray, cur_gray
 
     def _lookup_or_compute(
         self, key: str, prev_gray: np.ndarray, cur_gray: np.ndarray, settings: FlowSettings, blur_sigma: float
@@ -203,7 +213,7 @@ class FlowCache:
 
         Backward passes of a multi-pass render walk every pair the other way; this saves their flow.
         """
-        reverse_key = cache_key(cur_gray, prev_gray, settings, blur_sigma)
+        reverse_key = cache_key(cur_gray, prev_gray, settings, blur_sigma, self.device.type)
         with self._lock:
             reverse = self._memory.get(reverse_key)
         if reverse is None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vst_node.engine.device import resolve_device, resolve_precision
+from vst_node.engine.device import configure_numerics, resolve_device, resolve_precision
 from vst_node.engine.flow_cache import FlowCache
 from vst_node.engine.frame_cache import Fetch, FinishedFrames, SourceCache
 from vst_node.engine.multipass import MemoryPassStore, PassStore, last_complete_pass, pass_order
@@ -33,9 +33,9 @@ from vst_node.engine.output import finished_image
 from vst_node.engine.plans import FramePlan, pass_plan, sequential_plan, temporal_offsets
 from vst_node.engine.schedule import Schedule
 from vst_node.engine.start import start_image
-from vst_node.engine.stylize import Stylizer, TemporalTerm
+from vst_node.engine.stylize import Stylizer, TemporalTerm, clear_style_targets
 from vst_node.engine.temporal_inputs import WarpedNeighbours, image_tensor, prefetch_flows, warp_neighbours
-from vst_node.engine.vgg import caffe_clamp, caffe_preprocess
+from vst_node.engine.vgg import caffe_clamp, caffe_preprocess, load_vgg19
 from vst_node.io.sequence import format_frames
 from vst_node.ops.resize import resize
 from vst_node.settings import Preset, preset_digest
@@ -137,6 +137,7 @@ class StyleTransferNode:
         precision: the network's dtype while optimising (settings.PRECISION_CHOICES)."""
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
+        configure_numerics(self.device)
         self.cancel = cancel
         self.flows = FlowCache(Path(cache_dir) / "flow" if cache_dir else None, device=self.device)
         self._cache_limit = max_cached_frames
@@ -210,6 +211,8 @@ class StyleTransferNode:
         with self._lock:
             self.source_changed()
             self._stylizer = None
+            clear_style_targets()  # the process-wide caches too: VGG and the style statistics
+            load_vgg19.cache_clear()
             self.flows.purge_memory()
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
