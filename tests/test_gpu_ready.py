@@ -100,3 +100,46 @@ def test_purge_caches_releases_the_process_wide_caches(tiny_preset, tiny_frames)
     first = node.render(0, lambda t: tiny_frames[t])  # re-rendered on demand, identically
     node.purge_caches()
     np.testing.assert_array_equal(node.render(0, lambda t: tiny_frames[t]), first)
+
+
+def test_style_targets_are_bounded_by_bytes(monkeypatch, tiny_preset):
+    stylize.clear_style_targets()
+    stylizer = stylize.Stylizer(tiny_preset, torch.device("cpu"))
+    first = stylizer.style_targets((32, 48))
+    one = stylize._nbytes(first)
+    assert one > 0
+    monkeypatch.setattr(stylize, "STYLE_TARGETS_BYTES", int(one * 2.5))  # room for two of this size
+    for size in ((32, 48), (40, 48), (48, 48), (56, 48)):
+        stylizer.style_targets(size)
+    kept = sum(stylize._nbytes(t) for t in stylize._style_targets.values())
+    assert kept <= one * 2.5 * 1.5 and len(stylize._style_targets) in (2, 3)
+    assert (*stylizer._style_key, (56, 48)) in stylize._style_targets  # the newest always stays
+    monkeypatch.setattr(stylize, "STYLE_TARGETS_BYTES", 1)  # smaller than any entry: still the newest
+    stylizer.style_targets((64, 48))
+    assert list(stylize._style_targets) == [(*stylizer._style_key, (64, 48))]
+    stylize.clear_style_targets()
+
+
+def test_lbfgs_history_is_a_preset_key(tiny_preset, monkeypatch):
+    from dataclasses import replace
+
+    from vst_node.engine import optimise
+    from vst_node.settings import load_preset, preset_digest
+
+    short = load_preset("default", ["optimiser.history=5"])
+    assert short.optimiser.history == 5 and load_preset("default").optimiser.history == 100
+    assert preset_digest(short, ["optimiser"]) != preset_digest(load_preset("default"), ["optimiser"])
+    made = []
+    real = optimise._optimiser
+    monkeypatch.setattr(optimise, "_optimiser", lambda *a, **k: made.append(k) or real(*a, **k))
+    x = torch.zeros(1, 3, 4, 4)
+    optimise.optimise_image(x, lambda y: (y - 1).square().sum(), iterations=3, history_size=7)
+    assert made[0]["history_size"] == 7
+    opt = real("lbfgs", x.clone().requires_grad_(True), 1.0, 4, history_size=7)
+    assert opt.defaults["history_size"] == 7
+    preset = replace(tiny_preset, optimiser=replace(tiny_preset.optimiser, history=3))
+    stylizer = stylize.Stylizer(preset, torch.device("cpu"))
+    content = torch.rand(1, 3, 32, 48)
+    made.clear()
+    stylizer.stylize(content, torch.zeros_like(content), None, 2)
+    assert made[0]["history_size"] == 3

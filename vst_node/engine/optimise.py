@@ -49,13 +49,14 @@ def optimise_image(
     window: int = 50,
     learning_rate: float = 1.0,
     cancel: CancelCheck | None = None,
+    history_size: int = 100,
 ) -> OptimiseResult:
     """Minimise loss_fn over the pixels of x0 (which is not modified)."""
     x = x0.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
     window = max(1, min(window, iterations))
     if method not in OPTIMISERS:
         raise ValueError(f"unknown optimiser {method!r}; expected one of {', '.join(OPTIMISERS)}")
-    opt = _optimiser(method, x, learning_rate, window)
+    opt = _optimiser(method, x, learning_rate, window, history_size=history_size)
     best: tuple[float, torch.Tensor] | None = None  # (loss, image) at the start or a check
     safe = False  # switched to the line search after a divergence
 
@@ -104,7 +105,7 @@ def optimise_image(
             safe = True
             with torch.no_grad():
                 x.copy_(best[1])
-            opt = _optimiser(method, x, learning_rate, window, line_search=True)
+            opt = _optimiser(method, x, learning_rate, window, line_search=True, history_size=history_size)
             continue
         history.append(current)
         if current < best[0]:
@@ -120,7 +121,12 @@ def optimise_image(
 
 
 def _optimiser(
-    method: str, x: torch.Tensor, learning_rate: float, window: int, line_search: bool = False
+    method: str,
+    x: torch.Tensor,
+    learning_rate: float,
+    window: int,
+    line_search: bool = False,
+    history_size: int = 100,
 ) -> torch.optim.Optimizer:
     if method == "adam":
         return torch.optim.Adam([x], lr=learning_rate)
@@ -131,6 +137,6 @@ def _optimiser(
         max_eval=int(window * 1.25) + 1,
         tolerance_grad=0.0,
         tolerance_change=0.0,
-        history_size=100,
+        history_size=history_size,  # 2 x this many image-sized vectors: ~5 GB at 1080p with 100
         line_search_fn="strong_wolfe" if line_search else None,
     )

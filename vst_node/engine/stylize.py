@@ -73,8 +73,21 @@ def style_size(content_hw: tuple[int, int], style_hw: tuple[int, int], scale: fl
 # Keyed by the style file's bytes and everything the statistics depend on; the tensors are
 # read-only by contract (the losses only read them).
 STYLE_TARGETS_KEPT = 16
+# ... and by size: sliced-Wasserstein targets of a 1080p frame are about 0.7 GB each on the GPU.
+STYLE_TARGETS_BYTES = 2 << 30
 _style_targets: OrderedDict[tuple, dict] = OrderedDict()
 _style_targets_lock = threading.Lock()
+
+
+def _nbytes(value: object) -> int:
+    """Bytes of the tensors in a style-target structure (dicts, tuples of tensors)."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, dict):
+        return sum(_nbytes(v) for v in value.values())
+    if isinstance(value, (tuple, list)):
+        return sum(_nbytes(v) for v in value)
+    return 0
 
 
 def clear_style_targets() -> None:
@@ -135,7 +148,11 @@ class Stylizer:
         targets = self.compute_style_targets(content_hw)
         with _style_targets_lock:
             _style_targets[key] = targets
-            while len(_style_targets) > STYLE_TARGETS_KEPT:
+            # the newest entry always stays: the frame being optimised reads it
+            while len(_style_targets) > 1 and (
+                len(_style_targets) > STYLE_TARGETS_KEPT
+                or sum(_nbytes(t) for t in _style_targets.values()) > STYLE_TARGETS_BYTES
+            ):
                 _style_targets.popitem(last=False)
         return targets
 
@@ -195,6 +212,7 @@ class Stylizer:
             window=opt.tolerance_window,
             learning_rate=opt.learning_rate,
             cancel=cancel,
+            history_size=opt.history,
         )
 
     def loss_terms(self, x: torch.Tensor, content_rgb: torch.Tensor) -> dict[str, float]:

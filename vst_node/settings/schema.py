@@ -39,6 +39,7 @@ class OptimiserSettings:
     tolerance: float = 1e-4
     tolerance_window: int = 50
     learning_rate: float = 1.0
+    history: int = 100  # L-BFGS: past steps kept (memory: 2 x history x the image's size)
 
 
 @dataclass(frozen=True)
