@@ -12,16 +12,23 @@
 #                                 bfloat16, synchronised timing (tools/bench_precision.py), plus the
 #                                 Sintel alley_2 pair at 1/2 size (512x218) through the product's
 #                                 method in both precisions (temporal error, style loss)
+#   determinism.txt, determinism.json
+#                                 the same frames rendered in order and out of order (bit-identical?)
+#                                 and host reads per L-BFGS iteration (tools/determinism_check.py)
 #   summary.md                    each step's result and wall time
 #
 # Budget: under 8 minutes on one GPU, every step under a hard limit (an overrun fails, loudly):
-#   device record                  limit  60 s  (seconds)
-#   pytest -k cuda (7 tests today) limit 180 s  (tiny presets and images; VGG weights load once)
+#   device record                  limit  30 s  (seconds)
+#   pytest -k cuda (7+ tests)      limit 150 s  (tiny presets and images; VGG weights load once)
 #   precision benchmark            limit 210 s  frames: 200 iterations per run, stopping rule off,
 #                                               4 runs per size (2-iteration warm-ups, float32,
 #                                               float32 from a perturbed start, bfloat16);
 #                                               Sintel: frame N 100, frame N+1 50 iterations, 3 runs
-# Limits sum to 450 s = 7.5 min. Exit status: 0 when every step passed, 1 when one failed (the
+#   determinism_check              limit  75 s  4 frames at 512x218, 50 iterations each, rendered in
+#                                               order and out of order (must be bit-identical), and
+#                                               host reads per iteration of one optimised frame
+#                                               (determinism.txt, determinism.json)
+# Limits sum to 465 s = 7.75 min. Exit status: 0 when every step passed, 1 when one failed (the
 # others still run, so that their figures come back), 2 without CUDA or without OUTDIR.
 
 set -uo pipefail
@@ -106,13 +113,16 @@ cuda_tests() {
 export -f record_device cuda_tests
 export OUT PYTHON
 
-step "device record" 60 device.txt record_device
-step "CUDA tests (pytest -k cuda)" 180 pytest-cuda.txt cuda_tests
+step "device record" 30 device.txt record_device
+step "CUDA tests (pytest -k cuda)" 150 pytest-cuda.txt cuda_tests
 step "float32 vs bfloat16 (bench_precision)" 210 precision.txt \
     "$PYTHON" tools/bench_precision.py --device cuda --sizes 512x218 1024x436 \
     --set optimiser.iterations_first=200 --set optimiser.tolerance=1.0e-30 \
     --scale 2 --first 100 --later 50 \
     --json "$OUT/precision.json" --markdown "$OUT/precision.md"
+step "same pixels in any order, host reads (determinism_check)" 75 determinism.txt \
+    "$PYTHON" tools/determinism_check.py --device cuda --size 512x218 --frames 4 --iterations 50 \
+    --json "$OUT/determinism.json"
 
 if [ "$failed" -ne 0 ]; then
     echo "gpu_check: FAILED (see $OUT/summary.md)" >&2

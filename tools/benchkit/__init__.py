@@ -7,6 +7,7 @@ sys.path, so `import benchkit` works); the tests import the same modules (pytest
     options    the command-line options several scripts share (--data, --device, --json, --set ...)
     sintel     MPI Sintel frames, ground-truth flow and masks from the shared data folder
     trace      when a run's loss trace first reached a level
+    host_reads counting the calls that make the CPU wait for the GPU (item, float, bool, alpha=)
     flow       the flow section: every backend on every ground-truth pair
     scaling    the scaling section: seconds and peak memory against resolution and shot length
     table1     the Sintel section: Ruder et al. Table 1, the pastiche peer, convergence
