@@ -310,7 +310,7 @@ class StyleTransferNode:
             stats.reliable = warped.reliable
         nearest = warped.nearest if warped else None
         own = None if plan.own_last_pass is None else self._on_device(plan.own_last_pass)
-        previous = self._on_device(plan.neighbours[0][2]) if plan.neighbours else None
+        previous = plan.neighbours[0][2] if plan.neighbours else None
         init = start_image(self._preset, t, content, nearest, previous, own)
         terms: list[TemporalTerm] = warped.terms if warped and plan.temporal_loss else []
         started = time.perf_counter()

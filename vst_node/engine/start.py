@@ -3,6 +3,7 @@ frames the previous result warped along the flow (disoccluded pixels filled), or
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from vst_node.engine.multipass import blended_init
@@ -28,17 +29,17 @@ def later_start(
     t: int,
     content: torch.Tensor,
     nearest: TemporalTerm,
-    previous: torch.Tensor,
+    previous: np.ndarray,
 ) -> torch.Tensor:
     """init.later for a frame with a finished neighbour (nearest: its warped result and raw c;
-    previous: its result unwarped)."""
+    previous: its result unwarped, on the host: copied to the device only when it is the start)."""
     mode = settings.later
     if mode == "previous_warped":
         content_fill = fill_disoccluded == "content"
         fill = caffe_preprocess(content) if content_fill else torch.zeros_like(nearest.warped)
         return nearest.weights * nearest.warped + (1 - nearest.weights) * fill
     if mode == "previous":
-        return previous
+        return torch.from_numpy(previous).to(content.device)
     return fresh_start(mode, content, t, settings)
 
 
@@ -47,7 +48,7 @@ def start_image(
     t: int,
     content: torch.Tensor,
     nearest: TemporalTerm | None,
-    previous: torch.Tensor | None,
+    previous: np.ndarray | None,
     own_last_pass: torch.Tensor | None,
 ) -> torch.Tensor:
     """The start of frame t: nearest is its closest finished neighbour warped (None without one),
