@@ -23,10 +23,11 @@ LAYERS: dict[str, int] = {
     "io": 2,
     "settings": 3,
     "engine": 4,
-    "faces": 5,
-    "ofx": 6,  # an adapter: nothing in the core imports it
-    "api": 6,
-    "__main__": 6,
+    "training": 5,  # `vst-node train`: builds on the engine's VGG and losses
+    "faces": 6,
+    "ofx": 7,  # an adapter: nothing in the core imports it
+    "api": 7,
+    "__main__": 7,
 }
 
 

@@ -2,7 +2,8 @@
 
 Rooms, lowest first (a module imports only its own room and those below; tests/test_layout.py):
 ops (tensor operations) -> io (images, colour, sequences) -> settings (presets, choice lists) ->
-engine (VGG, optimiser, flow, the stateful node) -> faces (CLI, render job, demo). Adapters above
+engine (VGG, optimiser, flow, the trained network, the stateful node) -> training (`vst-node train`:
+content photographs, crops, losses, the loop) -> faces (CLI, render job, demo). Adapters above
 them: ofx (the OpenFX-shaped face) and api, the names host plug-ins may rely on.
 """
 

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from vst_node.engine.device import configure_numerics, resolve_device, resolve_precision
+from vst_node.engine.feedforward import FeedForwardStylizer
 from vst_node.engine.flow_cache import FlowCache
 from vst_node.engine.frame_cache import Fetch, FinishedFrames, SourceCache
 from vst_node.engine.multipass import MemoryPassStore, PassStore, last_complete_pass, pass_order
@@ -54,6 +55,8 @@ STYLIZED_SECTIONS = (
     "multipass",
     "flow",
     "colour.input",  # the rest of `colour` shapes only the output step: no re-optimisation
+    "method",
+    "network",
 )
 FLOW_SECTIONS = ("flow", "temporal", "resolution")
 
@@ -153,6 +156,7 @@ class StyleTransferNode:
         self.rendering: tuple[int, int] | None = None  # (pass, frame) being optimised
         self._preset = preset
         self._stylizer: Stylizer | None = None
+        self._network: FeedForwardStylizer | None = None
         self._stylized_digest = preset_digest(preset, STYLIZED_SECTIONS)
 
     # -- parameters ---------------------------------------------------------------------------
@@ -182,7 +186,17 @@ class StyleTransferNode:
 
     @property
     def multipass(self) -> bool:
-        return self._preset.multipass.passes > 1
+        return self._preset.multipass.passes > 1 and not self.feedforward
+
+    @property
+    def feedforward(self) -> bool:
+        """Frames come from a trained network, each on its own (no flow, no neighbours)."""
+        return self._preset.method == "feedforward"
+
+    @property
+    def network_digest(self) -> str | None:
+        """The trained network's digest (feedforward presets), for the frames' metadata."""
+        return self._network_ready().digest if self.feedforward else None
 
     def set_preset(self, preset: Preset) -> list[str]:
         """Apply changed parameters; returns what was invalidated ('stylized', 'flow')."""
@@ -192,6 +206,7 @@ class StyleTransferNode:
             if digest != self._stylized_digest:
                 self._drop_results()
                 self._stylizer = None
+                self._network = None
                 invalidated.append("stylized")
             if preset_digest(preset, FLOW_SECTIONS) != preset_digest(self._preset, FLOW_SECTIONS):
                 self._sources.clear()  # flow inputs depend on the processing size
@@ -211,6 +226,7 @@ class StyleTransferNode:
         with self._lock:
             self.source_changed()
             self._stylizer = None
+            self._network = None
             clear_style_targets()  # the process-wide caches too: VGG and the style statistics
             load_vgg19.cache_clear()
             self.flows.purge_memory()
@@ -297,6 +313,8 @@ class StyleTransferNode:
         self.rendering = (plan.pass_index, t)
         stats = FrameStats(frame=t, pass_index=plan.pass_index)
         content = image_tensor(self._source(t, fetch), self.device)
+        if self.feedforward:
+            return self._network_frame(content, stats, fetch)
         prefetch_flows(plan.upcoming, lambda f: self._source(f, fetch), self.flows, self._preset.flow,
                        self.mask_blur_sigma)  # fmt: skip
         warped: WarpedNeighbours | None = None
@@ -318,6 +336,24 @@ class StyleTransferNode:
         self.stats[t] = stats.finished(result, time.perf_counter() - started)
         self.total_iterations += result.iterations
         return result.image
+
+    def _network_frame(self, content: torch.Tensor, stats: FrameStats, fetch: Fetch) -> torch.Tensor:
+        """One forward pass of the trained network (after the shot's statistics, when frozen)."""
+        network = self._network_ready()
+        key = (tuple(self.frames), self.render_scale)
+        network.prepare_shot(key, self.frames, lambda f: self._source(f, fetch))
+        started = time.perf_counter()
+        image = network.stylize(content)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        stats.optimise_seconds = time.perf_counter() - started
+        self.stats[stats.frame] = stats
+        return image
+
+    def _network_ready(self) -> FeedForwardStylizer:
+        if self._network is None:
+            self._network = FeedForwardStylizer(self._preset, self.device)
+        return self._network
 
     def _optimise(
         self, content: torch.Tensor, init: torch.Tensor, terms: list[TemporalTerm], iterations: int

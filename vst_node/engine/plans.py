@@ -32,11 +32,15 @@ class FramePlan:
 
 def uses_previous(preset: Preset) -> bool:
     """Whether a frame reads its predecessor at all (temporal loss or a start from it)."""
+    if preset.method == "feedforward":
+        return False  # the network sees each frame alone
     return preset.temporal.enabled or preset.init.later in ("previous", "previous_warped")
 
 
 def temporal_offsets(preset: Preset) -> tuple[int, ...]:
     """J: how far back a frame reaches (the warped-previous init alone needs only t-1)."""
+    if preset.method == "feedforward":
+        return ()
     if preset.temporal.enabled:
         return preset.temporal.offsets
     return (1,) if uses_previous(preset) else ()

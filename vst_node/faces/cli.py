@@ -1,4 +1,4 @@
-"""The `vst-node` command: render, presets, demo.
+"""The `vst-node` command: render, presets, train, demo.
 
 Exit codes: 0 success, 2 usage (bad arguments, --set or --frames syntax), 1 bad input or a failed
 frame, 130 interrupted (finished frames are kept; `--resume` continues).
@@ -85,6 +85,25 @@ def _parser() -> argparse.ArgumentParser:
     validate = psub.add_parser("validate", help="check preset files; every problem is listed")
     validate.add_argument("files", nargs="+")
 
+    train = sub.add_parser(
+        "train",
+        help="train the fast (feed-forward) network of a preset",
+        description="Train a network that stylizes a frame in one pass with the preset's style and"
+        " losses (its `training:` section); render with it through `method: feedforward` and"
+        " `network.model: FILE` in a preset.",
+    )
+    train.add_argument("images", nargs="*", type=Path,
+                       help="content images or folders (default: the built-in photographs)")  # fmt: skip
+    train.add_argument("--preset", default="default", help="preset name or YAML file (default: %(default)s)")
+    train.add_argument("-o", "--output", type=Path, required=True, help="model file to write (e.g. look.pt)")
+    train.add_argument("--steps", type=_positive_int, help="step budget (default: preset's training.steps)")
+    train.add_argument("--minutes", type=float, help="time budget (default: the preset's training.minutes)")
+    train.add_argument("--seed", type=int, help="random seed (default: the preset's training.seed)")
+    train.add_argument("--resume", action="store_true", help="continue from OUTPUT.ckpt")
+    train.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="default: %(default)s")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a preset value, e.g. --set training.crop=256 (repeatable)")  # fmt: skip
+
     demo = sub.add_parser("demo", help="generate the built-in synthetic shot and stylize it")
     demo.add_argument(
         "-o", "--output", type=Path, default=Path("vst_demo"), help="folder (default: %(default)s)"
@@ -161,6 +180,19 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     return status
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from vst_node.settings import load_preset
+    from vst_node.training.trainer import TrainJob, train
+
+    overrides = list(args.overrides)
+    for key, value in (("steps", args.steps), ("minutes", args.minutes), ("seed", args.seed)):
+        if value is not None:
+            overrides.append(f"training.{key}={value}")
+    preset = load_preset(args.preset, overrides)
+    train(TrainJob(preset, args.output, args.images, resume=args.resume, device=args.device))
+    return EXIT_OK
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from vst_node.faces.demo import run_demo
 
@@ -177,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     for item in getattr(args, "overrides", []):
         if "=" not in item:
             parser.error(f"--set {item!r}: expected KEY=VALUE, e.g. weights.style=200")
-    commands = {"render": _cmd_render, "presets": _cmd_presets, "demo": _cmd_demo}
+    commands = {"render": _cmd_render, "presets": _cmd_presets, "train": _cmd_train, "demo": _cmd_demo}
     try:
         return commands[args.command](args)
     except UsageError as exc:

@@ -207,8 +207,6 @@ class RenderSession:
         self.job = job
         self.frames = check_inputs(job)
         self.report = RenderReport(frames=self.frames)
-        self.passes = job.preset.multipass.passes
-        self.progress = progress or Progress(len(self.frames) * self.passes)
         self.reader = SourceReader(job, self.report.times)
         # max_cached_frames=None: the node keeps exactly the max(J) frames the next frame needs.
         self.node = node_factory(
@@ -219,13 +217,18 @@ class RenderSession:
             cancel=cancel,
             max_cached_frames=None,
         )
+        self.passes = job.preset.multipass.passes if self.node.multipass else 1
+        self.progress = progress or Progress(len(self.frames) * self.passes)
         self.node.begin_sequence(self.frames)
         attributes = {
             "Software": f"vst-node {__version__}",
             "vst:preset": job.preset.name,
             "vst:preset_digest": preset_digest(job.preset, STYLIZED_SECTIONS),
             "vst:precision": job.precision,
+            "vst:method": job.preset.method,
         }
+        if network := self.node.network_digest:
+            attributes["vst:network_digest"] = network  # the trained weights, not just their path
         out_space = output_colorspace(job.output.path(self.frames[0]))
         self.writer = _FrameWriter(job, self.reader, out_space, attributes, self.report)
         self._closed = False
@@ -362,6 +365,8 @@ def _passes_fingerprint(job: RenderJob, frames: list[int], digest: str) -> str:
 def _detail(stats: FrameStats | None) -> str:
     if stats is None:
         return ""
+    if stats.iterations == 0 and stats.reliable is None:  # a network frame: one forward pass
+        return f"{stats.optimise_seconds * 1000:.0f} ms"
     detail = f"{stats.iterations} it, {stats.optimise_seconds:.1f}s"
     return detail if stats.reliable is None else f"{detail}, flow reliable on {stats.reliable:.0%}"
 

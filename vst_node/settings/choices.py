@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+# How frames are stylized: each optimised (Ruder et al. 2016), or by a trained network (Johnson et al.
+# 2016) in one forward pass (engine.feedforward).
+METHODS: tuple[str, ...] = ("optimise", "feedforward")
+# Where the network's instance normalisation takes its mean and variance: from each frame, or from
+# the whole shot (sampled frames, frozen for the render; Wang et al. 2020), against long-term drift.
+NETWORK_STATISTICS: tuple[str, ...] = ("frame", "shot")
+
 # Optical flow (engine.flow implements each).
 FLOW_BACKENDS: tuple[str, ...] = ("dis", "deepflow", "farneback")
 DIS_PRESETS: tuple[str, ...] = ("ultrafast", "fast", "medium")

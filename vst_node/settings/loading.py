@@ -115,12 +115,17 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
+# The keys that name files: each is made absolute relative to the file (or cwd) that wrote it.
+PATH_KEYS = (("style", "image"), ("network", "model"))
+
+
 def _anchor_paths(data: dict, base_dir: Path) -> None:
-    """Make style.image absolute now, relative to the file (or cwd) that wrote it, before merging."""
-    style = data.get("style")
-    if isinstance(style, dict) and isinstance(style.get("image"), str) and style["image"]:
-        image = Path(style["image"]).expanduser()
-        style["image"] = os.path.normpath(image if image.is_absolute() else base_dir / image)
+    """Make PATH_KEYS absolute now, relative to the file (or cwd) that wrote them, before merging."""
+    for section_name, key in PATH_KEYS:
+        section = data.get(section_name)
+        if isinstance(section, dict) and isinstance(section.get(key), str) and section[key]:
+            path = Path(section[key]).expanduser()
+            section[key] = os.path.normpath(path if path.is_absolute() else base_dir / path)
 
 
 # ---------------------------------------------------------------- finding presets
@@ -291,6 +296,16 @@ def _build(merged: _Merged, source: Path, problems: list[str]) -> Preset | None:
         values[section] = _build_section(section, cls, data.get(section), origin, merged.complete, problems)
     if len(problems) > start:
         return None
+    if values.get("method") == "feedforward":
+        model = values["network"].model
+        if model is None:
+            problems.append(_problem(origin("network.model"), "network.model",
+                                     "a model file from `vst-node train` (method is feedforward)", None))
+        elif not model.is_file():
+            problems.append(_problem(origin("network.model"), "network.model",
+                                     "an existing model file from `vst-node train`", str(model)))
+        if len(problems) > start:
+            return None
     return Preset(source=source, **values)
 
 

@@ -22,6 +22,8 @@ from vst_node.settings.choices import (
     FIRST_INITS,
     FLOW_BACKENDS,
     LATER_INITS,
+    METHODS,
+    NETWORK_STATISTICS,
     OPTIMISERS,
     STYLE_LOSSES,
     TEMPORAL_PENALTIES,
@@ -51,6 +53,7 @@ class Rule:
             "str": "a non-empty string",
             "text": "a string",
             "path": "a path to a readable image",
+            "file": "a path to a file",
             "layers": "a non-empty list of VGG-19 layer names (relu1_1 .. relu5_4)",
             "offsets": "a list of distinct frame offsets >= 1 that includes 1, e.g. [1, 2, 4]",
             "colourspace": "'auto' or an OCIO colour interop id / colour-space name (e.g. lin_rec709_scene)",
@@ -90,7 +93,7 @@ class Rule:
             if kind == "colourspace" and not _known_colourspace(value):
                 return bad
             return value, None
-        if kind == "path":
+        if kind in ("path", "file"):
             return (Path(value), None) if isinstance(value, str) and value else bad
         if kind == "layers":
             items = [value] if isinstance(value, str) else value
@@ -171,6 +174,29 @@ RULES: dict[str, Rule] = {
     "colour.input": Rule("colourspace"),
     "colour.preserve_highlights": Rule("bool"),
     "colour.preserve_colour": Rule("bool"),
+    "method": Rule("str", choices=METHODS),
+    "network.model": Rule("file?"),
+    "network.statistics": Rule("str", choices=NETWORK_STATISTICS),
+    "network.shot_samples": Rule("int", ge=1),
+    "training.content": _NUM0,
+    "training.style": _NUM0,
+    "training.tv": _NUM0,
+    "training.noise": _NUM0,
+    "training.noise_pixels": Rule("float", gt=0, le=1),
+    "training.noise_range": Rule("float", gt=0, le=255),
+    "training.compound": _NUM0,
+    "training.compound_shift": _NUM0,
+    "training.compound_sigma": _NUM0,
+    "training.width": Rule("int", ge=4, le=128),
+    "training.residual_blocks": Rule("int", ge=1, le=16),
+    "training.max_layer": Rule("str", choices=VGG19_LAYERS),
+    "training.crop": Rule("int", ge=32),
+    "training.batch": Rule("int", ge=1),
+    "training.style_side": Rule("int", ge=MIN_SIDE),
+    "training.learning_rate": Rule("float", gt=0),
+    "training.steps": Rule("int", ge=1),
+    "training.minutes": Rule("float", gt=0),
+    "training.seed": Rule("int", ge=0),
 }
 
 

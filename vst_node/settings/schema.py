@@ -111,6 +111,44 @@ class FlowSettings:
 
 
 @dataclass(frozen=True)
+class NetworkSettings:
+    """method: feedforward: the trained network that stylizes each frame in one pass."""
+
+    model: Path | None = None  # a file written by `vst-node train`, resolved relative to the preset
+    statistics: str = "frame"  # settings.choices.NETWORK_STATISTICS
+    shot_samples: int = 16  # statistics: shot: frames sampled evenly across the shot
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """What `vst-node train` does by default; the losses' kinds and layers are the preset's own.
+
+    Every layer's loss is divided by its target's energy, so the weights below are shares of a loss
+    whose terms are each about 1 at the start, whatever the layer or the style image.
+    """
+
+    content: float = 1.0  # weight of the content term (the preset's content layers)
+    style: float = 6.0  # weight of the style term (the preset's style layers and style_loss)
+    tv: float = 0.0  # total variation of the output
+    noise: float = 1000.0  # noise stability: output change when a few pixels get noise (Element AI 2018)
+    noise_pixels: float = 0.004  # share of pixels that get noise (1000 of 512x512)
+    noise_range: float = 30.0  # that noise is uniform in +-this, on a 0-255 scale
+    compound: float = 20.0  # ||F(W(x) + d) - W(F(x))|| with W a random smooth flow (Wang et al. 2020)
+    compound_shift: float = 4.0  # largest displacement of that random flow, in pixels of a crop
+    compound_sigma: float = 0.02  # std of the Gaussian noise d, on a 0-1 scale
+    width: int = 16  # channels of the network's first layer (Johnson et al.: 32); file size ~ width^2
+    residual_blocks: int = 5
+    max_layer: str = "relu4_1"  # deeper VGG layers are left out of training (content: this one instead)
+    crop: int = 128  # training crops are this many pixels square
+    batch: int = 4
+    style_side: int = 256  # the style image's longer side in training, times style.scale
+    learning_rate: float = 1.0e-3  # Adam
+    steps: int = 2000  # budget in optimiser steps ...
+    minutes: float = 25.0  # ... and in wall-clock minutes: training stops at whichever comes first
+    seed: int = 0  # crops, flips, noise and initial weights: the same seed gives the same network
+
+
+@dataclass(frozen=True)
 class ResolutionSettings:
     scale: float = 1.0  # processing size; the output is resized back to the input size
     max_side: int | None = None
@@ -141,6 +179,9 @@ class Preset:
     multipass: MultiPassSettings = field(default_factory=MultiPassSettings)
     colour: ColourSettings = field(default_factory=ColourSettings)
     strength: float = 1.0  # 0 = identity
+    method: str = "optimise"  # settings.choices.METHODS
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
 
 
 SECTIONS: dict[str, type] = {
@@ -155,10 +196,12 @@ SECTIONS: dict[str, type] = {
     "multiscale": MultiScaleSettings,
     "multipass": MultiPassSettings,
     "colour": ColourSettings,
+    "network": NetworkSettings,
+    "training": TrainingSettings,
 }
-SCALARS = ("name", "description", "style_loss", "strength")
+SCALARS = ("name", "description", "style_loss", "strength", "method")
 TOP_KEYS = (
     "name", "description", "extends", "style", "weights", "layers", "style_loss",
     "optimiser", "init", "flow", "temporal", "resolution", "multiscale", "multipass", "colour",
-    "strength",
+    "strength", "method", "network", "training",
 )  # fmt: skip

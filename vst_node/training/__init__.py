@@ -1,0 +1,1 @@
+"""Training the feed-forward networks of `method: feedforward` (`vst-node train`)."""
