@@ -50,7 +50,7 @@ class _Spy:
         self.calls: list[tuple[int, int, int, torch.Tensor]] = []  # (pass, frame, n terms, init)
 
     def install(self, node: StyleTransferNode) -> None:
-        def optimise(content, init, terms, iterations):
+        def optimise(content, init, terms, iterations, on_window=None):
             pass_index, frame = node.rendering
             self.calls.append((pass_index, frame, len(terms), init.clone()))
             return OptimiseResult(init.clone(), iterations, 0.0, False, [0.0])

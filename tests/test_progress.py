@@ -16,11 +16,36 @@ def test_plain_lines_when_not_a_terminal():
 
 def test_bar_on_a_terminal():
     stream = io.StringIO()
-    progress = Progress(2, stream=stream, tty=True, width=10)
-    progress.frame_done(1)
-    assert stream.getvalue().startswith("\r[#####-----] 1/2 frame 1")
+    progress = Progress(2, stream=stream, tty=True)
+    progress.frame_done(1, "3 it, 1.0s")
+    assert "1/2" in stream.getvalue() and "frame 1 3 it, 1.0s" in stream.getvalue()
+    progress.iterations(2, 50, 200, 1234.5)
+    assert "50/200" in stream.getvalue() and "loss 1234" in stream.getvalue()
     progress.frame_done(2)
-    assert "[##########] 2/2" in stream.getvalue() and stream.getvalue().endswith("\n")
+    assert "2/2" in stream.getvalue() and stream.getvalue().endswith("\n")
+
+
+def test_iterations_inside_a_frame_as_plain_lines():
+    stream = io.StringIO()
+    progress = Progress(1, stream=stream, tty=False)
+    progress.iterations(1001, 50, 400, 2.5e5)
+    assert stream.getvalue() == "frame 1001: 50/400 it, loss 2.5e+05\n"
+
+
+def test_render_reports_iterations_inside_each_frame(tiny_sequence, tmp_path):
+    from vst_node.faces.render import RenderJob, render_sequence
+    from vst_node.io.sequence import SequencePattern
+    from vst_node.settings import load_preset
+
+    preset = load_preset("default", ["optimiser.iterations_first=4", "optimiser.iterations=4",
+                                     "optimiser.tolerance_window=2"])  # fmt: skip
+    stream = io.StringIO()
+    job = RenderJob(SequencePattern.parse(tiny_sequence), SequencePattern.parse(str(tmp_path / "o.####.exr")),
+                    preset, frame_spec="1001-1002")  # fmt: skip
+    render_sequence(job, Progress(2, stream=stream, tty=False))
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("frame 1001: 2/4 it, loss ") and lines[1].startswith("frame 1001: 4/4 it")
+    assert lines[2].startswith("frame 1001 (1/2)")
 
 
 def test_terminal_detection_follows_the_stream():

@@ -197,3 +197,19 @@ def test_no_flow_warning_for_a_strip_the_flow_follows(scene, png_strip):
     runner = Runner(scene, png_strip, scene.vst_node, TINY.split(";"))
     runner.run()
     assert runner.session.report.reliable and runner.flow_warning() is None
+
+
+def test_preview_this_frame(scene, png_strip):
+    """The frame under the playhead through the preset's shipped network, into a linear float image."""
+    scene.frame_current = 13  # card.0003.png
+    assert bpy.ops.sequencer.vst_preview_frame() == {"FINISHED"}
+    image = bpy.data.images["vst-node preview"]
+    assert tuple(image.size) == (WIDTH, HEIGHT) and image.is_float
+    assert image.colorspace_settings.name == "Linear Rec.709"
+    pixels = np.array(image.pixels[:], dtype=np.float32).reshape(HEIGHT, WIDTH, 4)[::-1]
+    source = _srgb_to_linear(card(frame=3).astype(np.float32) / 255.0)
+    assert np.isfinite(pixels).all() and np.allclose(pixels[..., 3], 1.0)
+    assert np.abs(pixels[..., :3] - source).mean() > 0.02  # stylized, not the source passed through
+    scene.frame_current = 30
+    with pytest.raises(RuntimeError, match=r"playhead \(frame 30\) is not over strip"):
+        bpy.ops.sequencer.vst_preview_frame()

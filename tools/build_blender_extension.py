@@ -137,7 +137,7 @@ def build(out_dir: Path, deps: bool, platform: str | None, torch: str, pip_args:
             for wheel in wheels:
                 archive.write(wheel, f"wheels/{wheel.name}")
             for path in sorted(PRESETS.rglob("*")):
-                if path.is_file():
+                if path.is_file() and path.suffix != ".ckpt":  # training checkpoints stay home
                     archive.write(path, f"presets/{path.relative_to(PRESETS).as_posix()}")
     print(f"built {target} ({target.stat().st_size / 1e6:.1f} MB, {len(wheels)} wheels)")
     return target
@@ -221,6 +221,10 @@ def _check_presets(archive: zipfile.ZipFile, names: set[str], vst_wheels: list[s
         match = re.search(r"^\s+image:\s*(\S+)", text, re.MULTILINE)
         if match and f"presets/{match.group(1)}" not in names:
             problems.append(f"{name}: style image {match.group(1)} is not in the zip")
+        model = re.search(r"^\s+model:\s*(\S+)", text, re.MULTILINE)
+        if model and f"presets/{model.group(1)}" not in names:
+            problems.append(f"{name}: network {model.group(1)} is not in the zip")
+    problems += [f"{n}: a training checkpoint is in the zip" for n in names if n.endswith(".ckpt")]
     for wheel in (w for w in vst_wheels if w in names):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "w.whl"

@@ -9,6 +9,7 @@ import traceback
 import bpy
 
 from . import compat
+from .preview import preview_strip_frame
 from .stylize import Runner, StylizeError
 
 TICK_SECONDS = 0.05
@@ -159,7 +160,35 @@ class SEQUENCER_OT_vst_stylize_strip(bpy.types.Operator):
             self._end_modal(context)
 
 
-CLASSES = (SEQUENCER_OT_vst_stylize_strip,)
+class SEQUENCER_OT_vst_preview_frame(bpy.types.Operator):
+    """Stylize the frame under the playhead with the preset's fast network (about a second), into the image 'vst-node preview'"""  # noqa: E501
+
+    bl_idname = "sequencer.vst_preview_frame"
+    bl_label = "Preview This Frame"
+    bl_options = {"REGISTER"}  # noqa: RUF012  (Blender reads this class attribute)
+
+    @classmethod
+    def poll(cls, context):
+        return SEQUENCER_OT_vst_stylize_strip.poll(context)
+
+    def execute(self, context):
+        scene = context.scene
+        try:
+            image, seconds = preview_strip_frame(
+                scene, compat.active_strip(context), scene.vst_node, scene.frame_current
+            )
+        except StylizeError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        except Exception as exc:  # a bug: the console gets the traceback, the user a message
+            traceback.print_exc()
+            self.report({"ERROR"}, f"vst-node: unexpected error: {exc} (details in the system console)")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Frame {scene.frame_current} in image {image.name!r} ({seconds:.1f} s)")
+        return {"FINISHED"}
+
+
+CLASSES = (SEQUENCER_OT_vst_stylize_strip, SEQUENCER_OT_vst_preview_frame)
 
 
 def register():

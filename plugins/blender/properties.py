@@ -9,6 +9,7 @@ import bpy
 from . import compat
 
 CUSTOM = "CUSTOM"
+PRESET_METHOD = "PRESET"
 DEFAULT_OUTPUT = "//vst_node/"
 # Blender keeps only pointers to the strings an items callback returns: keep them alive here.
 _preset_items: list[tuple[str, str, str]] = []
@@ -57,6 +58,15 @@ class VSTNodeSettings(bpy.types.PropertyGroup):
         min=0.0,
         soft_max=10000.0,
     )
+    method: bpy.props.EnumProperty(
+        name="Method",
+        items=[
+            (PRESET_METHOD, "Preset's", "The method the preset names (optimise for the built-in presets)"),
+            ("optimise", "Optimise", "Each frame optimised along the motion: best, minutes per frame"),
+            ("feedforward", "Fast network", "The preset's trained network: about a second a frame, no flow"),
+        ],
+        default=PRESET_METHOD,
+    )
     device: bpy.props.EnumProperty(
         name="Device",
         items=[
@@ -77,10 +87,12 @@ class VSTNodeSettings(bpy.types.PropertyGroup):
     )
 
     def overrides(self) -> list[str]:
-        """The weight overrides as vst-node `--set` items (empty unless the toggle is on)."""
+        """The method and weight overrides as vst-node `--set` items."""
+        method = [] if self.method == PRESET_METHOD else [f"method={self.method}"]
         if not self.override_weights:
-            return []
+            return method
         return [
+            *method,
             f"weights.content={self.weight_content!r}",
             f"weights.style={self.weight_style!r}",
             f"weights.temporal={self.weight_temporal!r}",

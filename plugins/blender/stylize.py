@@ -212,10 +212,7 @@ class Runner:
         extra_overrides: Sequence[str] = (),
         echo: bool = False,
     ) -> None:
-        try:
-            compat.core()
-        except ImportError as exc:
-            raise StylizeError(str(exc)) from exc
+        require_core()
         from vst_node.api import (
             LINEAR_SPACE,
             STYLIZED_SECTIONS,
@@ -232,8 +229,6 @@ class Runner:
         )
 
         self._vst_error = VstError
-        if problem := compat.colour_problem():
-            raise StylizeError(problem)
         if strip is None:
             raise StylizeError("no active strip: select an image or movie strip in the Sequencer")
         if strip.type not in {"IMAGE", "MOVIE"}:
@@ -404,6 +399,16 @@ class Runner:
         strip.colorspace_settings.name = self.out_colorspace
         _copy_placement(source, strip)
         return strip, True
+
+
+def require_core() -> None:
+    """vst_node importable and Blender's colours convertible, or a StylizeError saying what is wrong."""
+    try:
+        compat.core()
+    except ImportError as exc:
+        raise StylizeError(str(exc)) from exc
+    if problem := compat.colour_problem():
+        raise StylizeError(problem)
 
 
 def resolve_colorspace_or_error(resolve: Any, name: str) -> str:

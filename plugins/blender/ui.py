@@ -6,7 +6,7 @@ No `from __future__ import annotations` (see properties.py).
 import bpy
 
 from . import compat
-from .operator import SEQUENCER_OT_vst_stylize_strip
+from .operator import SEQUENCER_OT_vst_preview_frame, SEQUENCER_OT_vst_stylize_strip
 from .properties import CUSTOM
 
 
@@ -39,6 +39,7 @@ class SEQUENCER_PT_vst_node(bpy.types.Panel):
         column.prop(settings, "weight_content")
         column.prop(settings, "weight_style")
         column.prop(settings, "weight_temporal")
+        layout.prop(settings, "method")
         layout.prop(settings, "device")
         layout.prop(settings, "output_dir")
         strip = compat.active_strip(context)
@@ -47,6 +48,7 @@ class SEQUENCER_PT_vst_node(bpy.types.Panel):
         else:
             span = f"{strip.frame_final_start}-{strip.frame_final_end - 1}"
             layout.label(text=f"{strip.name}: {strip.type.lower()}, frames {span}", icon="SEQUENCE")
+        layout.operator(SEQUENCER_OT_vst_preview_frame.bl_idname, icon="IMAGE_DATA")
         layout.operator(SEQUENCER_OT_vst_stylize_strip.bl_idname, icon="BRUSH_DATA")
 
 

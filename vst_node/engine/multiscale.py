@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from vst_node.engine.optimise import CancelCheck, OptimiseResult
+from vst_node.engine.optimise import CancelCheck, OptimiseResult, WindowCallback
 from vst_node.engine.stylize import Stylizer, Temporal, temporal_terms
 from vst_node.ops.resize import resize
 from vst_node.settings import LossWeights, MultiScaleSettings
@@ -86,11 +86,13 @@ def stylize_multiscale(
     cancel: CancelCheck | None = None,
     *,
     weights: LossWeights | None = None,
+    on_window: WindowCallback | None = None,
 ) -> MultiScaleResult:
     """Stylizer.stylize through the pyramid; with one level it is exactly Stylizer.stylize.
 
     weights: the full-size loss weights (default: the stylizer's own); each coarser level gets them
     lowered by level_weights, and only those level weights reach the stylizer.
+    on_window: (iterations done over all levels so far, loss of the current level).
     """
     full_weights = stylizer.weights if weights is None else weights
     full = tuple(content_rgb.shape[-2:])
@@ -105,6 +107,8 @@ def stylize_multiscale(
         start = resize(init, size)
         if result is not None:
             start = upsample_with_detail(result.image, start, sizes[level - 1])
+        before = sum(done)
+        report = None if on_window is None else (lambda n, loss, before=before: on_window(before + n, loss))
         result = stylizer.stylize(
             resize(content_rgb, size),
             start,
@@ -112,6 +116,7 @@ def stylize_multiscale(
             budget,
             cancel=cancel,
             weights=level_weights(full_weights, area_ratio, settings),
+            on_window=report,
         )
         done.append(result.iterations)
         history.extend(result.history)

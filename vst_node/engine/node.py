@@ -29,7 +29,7 @@ from vst_node.engine.flow_cache import FlowCache
 from vst_node.engine.frame_cache import Fetch, FinishedFrames, SourceCache
 from vst_node.engine.multipass import MemoryPassStore, PassStore, last_complete_pass, pass_order
 from vst_node.engine.multiscale import stylize_multiscale
-from vst_node.engine.optimise import CancelCheck, OptimiseResult
+from vst_node.engine.optimise import CancelCheck, OptimiseResult, WindowCallback
 from vst_node.engine.output import finished_image
 from vst_node.engine.plans import FramePlan, pass_plan, sequential_plan, temporal_offsets
 from vst_node.engine.schedule import Schedule
@@ -60,6 +60,9 @@ STYLIZED_SECTIONS = (
 )
 FLOW_SECTIONS = ("flow", "temporal", "resolution")
 
+
+IterationCallback = Callable[[int, int, int, float], None]
+"""(frame, iterations done, the frame's budget, loss at the last stopping check)."""
 
 PassCallback = Callable[[int, int, int, "FrameStats | None"], None]
 """(pass index, frame, position in the pass, stats or None when the store already had it)."""
@@ -142,6 +145,7 @@ class StyleTransferNode:
         self.precision = resolve_precision(precision, self.device)
         configure_numerics(self.device)
         self.cancel = cancel
+        self.on_iterations: IterationCallback | None = None  # progress inside a long frame
         self.flows = FlowCache(Path(cache_dir) / "flow" if cache_dir else None, device=self.device)
         self._cache_limit = max_cached_frames
         self._lock = threading.RLock()
@@ -332,7 +336,11 @@ class StyleTransferNode:
         init = start_image(self._preset, t, content, nearest, previous, own)
         terms: list[TemporalTerm] = warped.terms if warped and plan.temporal_loss else []
         started = time.perf_counter()
-        result = self._optimise(content, init, terms, plan.iterations)
+        report = None
+        if self.on_iterations is not None:
+            callback, budget = self.on_iterations, plan.iterations
+            report = lambda done, loss: callback(t, done, budget, loss)  # noqa: E731
+        result = self._optimise(content, init, terms, plan.iterations, report)
         self.stats[t] = stats.finished(result, time.perf_counter() - started)
         self.total_iterations += result.iterations
         return result.image
@@ -356,12 +364,17 @@ class StyleTransferNode:
         return self._network
 
     def _optimise(
-        self, content: torch.Tensor, init: torch.Tensor, terms: list[TemporalTerm], iterations: int
+        self,
+        content: torch.Tensor,
+        init: torch.Tensor,
+        terms: list[TemporalTerm],
+        iterations: int,
+        on_window: WindowCallback | None = None,
     ) -> OptimiseResult:
         stylizer = self._stylizer_ready()
         result = stylize_multiscale(
             stylizer, content, init, terms, iterations, self._preset.multiscale, self.cancel,
-            weights=stylizer.weights,
+            weights=stylizer.weights, on_window=on_window,
         )  # fmt: skip
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)

@@ -23,6 +23,8 @@ import torch
 from vst_node.settings.choices import OPTIMISERS
 
 CancelCheck = Callable[[], bool]
+# (iterations done, loss): called at each stopping check, where the loss is read anyway.
+WindowCallback = Callable[[int, float], None]
 DIVERGED = 10.0  # a window ending above this many times the best loss so far has diverged
 
 
@@ -50,8 +52,9 @@ def optimise_image(
     learning_rate: float = 1.0,
     cancel: CancelCheck | None = None,
     history_size: int = 100,
+    on_window: WindowCallback | None = None,
 ) -> OptimiseResult:
-    """Minimise loss_fn over the pixels of x0 (which is not modified)."""
+    """Minimise loss_fn over the pixels of x0 (which is not modified); on_window reports progress."""
     x = x0.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
     window = max(1, min(window, iterations))
     if method not in OPTIMISERS:
@@ -108,6 +111,8 @@ def optimise_image(
             opt = _optimiser(method, x, learning_rate, window, line_search=True, history_size=history_size)
             continue
         history.append(current)
+        if on_window is not None:
+            on_window(done, current)
         if current < best[0]:
             best = (current, x.detach().clone())
         if previous is not None and abs(previous - current) <= tolerance * abs(previous):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from vst_node.engine.device import network_precision
-from vst_node.engine.optimise import CancelCheck, OptimiseResult, optimise_image
+from vst_node.engine.optimise import CancelCheck, OptimiseResult, WindowCallback, optimise_image
 from vst_node.engine.style_loss import make_style_loss
 from vst_node.engine.vgg import caffe_preprocess, deepest_layer, load_vgg19
 from vst_node.errors import PresetError
@@ -200,6 +200,7 @@ class Stylizer:
         iterations: int,
         cancel: CancelCheck | None = None,
         weights: LossWeights | None = None,
+        on_window: WindowCallback | None = None,
     ) -> OptimiseResult:
         """Optimise from `init` (caffe space); returns the result in caffe space."""
         opt = self.preset.optimiser
@@ -213,6 +214,7 @@ class Stylizer:
             learning_rate=opt.learning_rate,
             cancel=cancel,
             history_size=opt.history,
+            on_window=on_window,
         )
 
     def loss_terms(self, x: torch.Tensor, content_rgb: torch.Tensor) -> dict[str, float]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from vst_node import __version__
 from vst_node.errors import PresetError, VstError
-from vst_node.settings.choices import DEVICE_CHOICES, PRECISION_CHOICES
+from vst_node.settings.choices import DEVICE_CHOICES, METHODS, PRECISION_CHOICES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -113,6 +113,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--frames", type=int, default=8, help="number of frames (default: %(default)s)")
     demo.add_argument("--preset", default="default")
+    demo.add_argument(
+        "--method",
+        choices=METHODS,
+        help="optimise (each frame optimised, slow) or feedforward (the preset's shipped network, fast);"
+        " default: the preset's",
+    )
     demo.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     demo.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     return parser
@@ -200,7 +206,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError as exc:
         raise UsageError(f"--size: expected WIDTHxHEIGHT, got {args.size!r}") from exc
-    return run_demo(args.output, width, height, args.frames, args.preset, args.overrides, args.device)
+    overrides = [*args.overrides, *([f"method={args.method}"] if args.method else [])]
+    return run_demo(args.output, width, height, args.frames, args.preset, overrides, args.device)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,56 +1,77 @@
-"""Progress reporting: a live bar on a terminal, plain `frame N (i/n)` lines in logs and pipes."""
+"""Progress reporting: tqdm bars on a terminal, plain `frame N (i/n)` lines in logs and pipes.
+
+Two levels, because one frame can take many minutes on a CPU: the frame bar, and inside the frame
+being optimised its iterations and current loss (updated once per stopping window, when the
+optimiser reads the loss anyway).
+"""
 
 from __future__ import annotations
 
 import sys
-import time
 from typing import TextIO
 
-
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    return (
-        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-        if seconds >= 3600
-        else (f"{seconds // 60}:{seconds % 60:02d}")
-    )
+from tqdm import tqdm
 
 
 class Progress:
-    """Frame-level progress; `tty=None` asks the stream whether it is a terminal."""
+    """Frame-level and iteration-level progress; `tty=None` asks the stream whether it is a terminal."""
 
-    def __init__(self, total: int, stream: TextIO | None = None, tty: bool | None = None, width: int = 28):
+    def __init__(self, total: int, stream: TextIO | None = None, tty: bool | None = None) -> None:
         self.total = total
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
-        self.width = width
         self.done = 0
         self.stage = ""  # e.g. "pass 3/15", shown before the frame
-        self.started = time.perf_counter()
+        self._frames: tqdm | None = None
+        self._inner: tqdm | None = None
+        if self.tty:
+            self._frames = tqdm(total=total, file=self.stream, unit="frame", dynamic_ncols=True, position=0)
 
-    def _eta(self) -> str:
-        if self.done == 0:
-            return "--:--"
-        elapsed = time.perf_counter() - self.started
-        return _duration(elapsed / self.done * (self.total - self.done))
+    def _where(self, frame: int) -> str:
+        return f"{self.stage} frame {frame}" if self.stage else f"frame {frame}"
 
     def frame_done(self, frame: int, detail: str = "", skipped: bool = False) -> None:
         self.done += 1
         state = "skipped (exists)" if skipped else detail
-        where = f"{self.stage} frame {frame}" if self.stage else f"frame {frame}"
-        if self.tty:
-            filled = round(self.width * self.done / max(self.total, 1))
-            bar = "#" * filled + "-" * (self.width - filled)
-            line = f"\r[{bar}] {self.done}/{self.total} {where} {state} eta {self._eta()}"
-            self.stream.write(line.ljust(100)[:100])
-            if self.done == self.total:
-                self.stream.write("\n")
+        if self._frames is not None:
+            self._close_inner()
+            self._frames.n = min(self.done, self.total)
+            self._frames.set_description_str(f"{self._where(frame)} {state}".strip(), refresh=False)
+            self._frames.refresh()
+            if self.done >= self.total:
+                self.close()
         else:
-            self.stream.write(f"{where} ({self.done}/{self.total}) {state}".rstrip() + "\n")
-        self.stream.flush()
+            self.stream.write(f"{self._where(frame)} ({self.done}/{self.total}) {state}".rstrip() + "\n")
+            self.stream.flush()
+
+    def iterations(self, frame: int, done: int, budget: int, loss: float) -> None:
+        """Inside a frame: `done` of `budget` iterations, the loss at the last stopping check."""
+        if self._frames is not None:
+            if self._inner is None:
+                self._inner = tqdm(total=budget, file=self.stream, unit="it", leave=False, position=1,
+                                   dynamic_ncols=True, desc=self._where(frame))  # fmt: skip
+            self._inner.total = max(budget, done)
+            self._inner.n = done
+            self._inner.set_postfix_str(f"loss {loss:.4g}", refresh=False)
+            self._inner.refresh()
+        else:
+            self.stream.write(f"{self._where(frame)}: {done}/{budget} it, loss {loss:.4g}\n")
+            self.stream.flush()
 
     def message(self, text: str) -> None:
-        if self.tty:
-            self.stream.write("\r" + " " * 100 + "\r")
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        if self._frames is not None:
+            self._frames.write(text, file=self.stream)
+        else:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def _close_inner(self) -> None:
+        if self._inner is not None:
+            self._inner.close()
+            self._inner = None
+
+    def close(self) -> None:
+        self._close_inner()
+        if self._frames is not None:
+            self._frames.close()
+            self._frames = None

@@ -220,6 +220,7 @@ class RenderSession:
         self.passes = job.preset.multipass.passes if self.node.multipass else 1
         self.progress = progress or Progress(len(self.frames) * self.passes)
         self.node.begin_sequence(self.frames)
+        self.node.on_iterations = self.progress.iterations
         attributes = {
             "Software": f"vst-node {__version__}",
             "vst:preset": job.preset.name,

@@ -128,6 +128,10 @@ class ClipPreferences:
 # Artist-facing parameters: (preset key, label, why an artist touches it). Types, ranges, choices and
 # defaults are not written here: they come from RULES and the preset dataclasses.
 _EXPOSED: tuple[tuple[str, str, str], ...] = (
+    ("method", "Method", "optimise: each frame optimised along the flow (best, slow); feedforward: the"
+     " preset's trained network, one pass per frame, needs no other frames"),
+    ("network.statistics", "Network statistics", "feedforward: frame = each frame's own normalisation;"
+     " shot = from frames sampled across the shot, frozen (steadier look)"),
     ("strength", "Strength", "mix of stylized and source; 0 passes the source through untouched"),
     ("weights.content", "Content weight", "how closely shapes follow the source frame"),
     ("weights.style", "Style weight", "how strongly the style image's texture is imposed"),
