@@ -14,7 +14,7 @@ from typing import Any
 import bpy
 import numpy as np
 
-from .stylize import StylizeError, _Decoder, _is_retimed, resolve_colorspace_or_error
+from .stylize import StylizeError, _Decoder, _is_retimed, require_core, resolve_colorspace_or_error
 
 PREVIEW_IMAGE = "vst-node preview"
 LINEAR_BLENDER_NAME = "Linear Rec.709"  # Blender's name for vst-node's LINEAR_SPACE
@@ -52,10 +52,7 @@ def _show(rgba: np.ndarray) -> Any:
 
 def preview_strip_frame(scene: Any, strip: Any, settings: Any, frame: int) -> tuple[Any, float]:
     """(the preview image, seconds); StylizeError for anything the artist can fix."""
-    try:
-        compat.core()
-    except ImportError as exc:
-        raise StylizeError(str(exc)) from exc
+    require_core()
     from vst_node.api import (
         LINEAR_SPACE,
         SequencePattern,
@@ -65,8 +62,6 @@ def preview_strip_frame(scene: Any, strip: Any, settings: Any, frame: int) -> tu
         resolve_colorspace,
     )
 
-    if problem := compat.colour_problem():
-        raise StylizeError(problem)
     if strip is None or strip.type not in {"IMAGE", "MOVIE"}:
         raise StylizeError("select an image or movie strip to preview")
     if not int(strip.frame_final_start) <= frame < int(strip.frame_final_end):
