@@ -305,3 +305,31 @@ def test_preview_of_one_file_keeps_its_size_and_space(tiny_model, tmp_path):
     with pytest.raises(PresetError, match="no trained network"):
         preview_file(replace(preset, network=replace(preset.network, model=tmp_path / "none.pt")),
                      tmp_path / "still.png")  # fmt: skip
+
+
+@pytest.mark.slow
+def test_hybrid_starts_from_the_network(tiny_model, tiny_frames):
+    """init.first: network and temporal.fill_disoccluded: network start the optimisation painted."""
+    from vst_node.engine.optimise import OptimiseResult
+
+    preset = load_preset("default", [*TINY_TRAINING, f"network.model={tiny_model}", "init.first=network",
+                                     "temporal.fill_disoccluded=network"])  # fmt: skip
+    node = StyleTransferNode(preset, device="cpu")
+    starts = []
+
+    def spy(content, init, terms, iterations, on_window=None):
+        starts.append(init.clone())
+        return OptimiseResult(init.clone(), iterations, 0.0, False, [0.0])
+
+    node._optimise = spy  # type: ignore[method-assign]
+    node.begin_sequence(range(2))
+    fetch = lambda t: tiny_frames[t]  # noqa: E731
+    node.render(1, fetch)
+    network = FeedForwardStylizer(preset, torch.device("cpu"))
+    content = [torch.from_numpy(np.clip(tiny_frames[t], 0, 1)).permute(2, 0, 1)[None] for t in range(2)]
+    torch.testing.assert_close(starts[0], network.stylize(content[0]))
+    # frame 1 starts from frame 0 warped where the flow holds, the network's frame 1 elsewhere
+    fill = network.stylize(content[1])
+    assert not torch.allclose(starts[1], fill) and not torch.allclose(starts[1], starts[0])
+    with pytest.raises(PresetError, match="init.first is network"):
+        load_preset("default", ["init.first=network", "network.model=null"])

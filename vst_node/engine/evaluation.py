@@ -13,13 +13,16 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
+from vst_node.engine.flow import compute_flow, to_gray_u8
 from vst_node.engine.node import StyleTransferNode, independent_preset
 from vst_node.engine.stylize import Stylizer
 from vst_node.engine.vgg import caffe_preprocess
 from vst_node.io.colour import LINEAR_SPACE, to_network
 from vst_node.io.synthetic import SyntheticShot
 from vst_node.ops.metrics import temporal_error
-from vst_node.settings import Preset
+from vst_node.ops.reliability import unreliable_mask
+from vst_node.ops.warp import warp
+from vst_node.settings import FlowSettings, Preset
 
 
 @dataclass
@@ -59,6 +62,55 @@ def clip_temporal_error(clip: Clip, stylized: Sequence[np.ndarray]) -> float:
     """Mean masked warping error over the clip's ground-truth pairs."""
     errors = [temporal_error(stylized[i], stylized[i + 1], flow, occ) for i, flow, occ in clip.pairs]
     return float(np.mean(errors))
+
+
+LONG_TERM_OFFSETS = (1, 2, 4, 8, 16)
+INPUT_CHANGE = 10 / 255  # pixels whose warped input differs by more than this are left out
+
+
+@dataclass
+class LongTermPair:
+    """Frame n against frame n - offset along estimated flow, with the pixels not to compare."""
+
+    n: int
+    offset: int
+    flow: np.ndarray  # (H,W,2) on n's grid: source n at p matches source n-offset at p + flow(p)
+    excluded: np.ndarray  # (H,W) bool: occluded, motion boundary, leaving the frame or input changed
+
+
+def long_term_pairs(
+    sources: Sequence[np.ndarray],
+    offsets: Sequence[int] = LONG_TERM_OFFSETS,
+    flow: FlowSettings | None = None,
+) -> list[LongTermPair]:
+    """Wang et al. 2020's long-term measure: for each offset i, every pair (n, n-i) of the clip,
+    with the forward-backward check and the input-difference test deciding what is compared.
+    Computed once per clip, shared by every method scored on it."""
+    settings = flow or FlowSettings()
+    grey = [to_gray_u8(np.clip(s, 0, 1)) for s in sources]
+    pairs = []
+    for offset in offsets:
+        for n in range(offset, len(sources)):
+            to_past = compute_flow(grey[n], grey[n - offset], settings)
+            to_now = compute_flow(grey[n - offset], grey[n], settings)
+            as_tensor = lambda f: torch.from_numpy(f).permute(2, 0, 1)[None]  # noqa: E731
+            excluded = unreliable_mask(as_tensor(to_now), as_tensor(to_past))[0, 0].numpy()
+            now = torch.from_numpy(np.clip(sources[n], 0, 1)).permute(2, 0, 1)[None]
+            past = torch.from_numpy(np.clip(sources[n - offset], 0, 1)).permute(2, 0, 1)[None]
+            changed = (warp(past, as_tensor(to_past)) - now).abs().amax(dim=1)[0].numpy() > INPUT_CHANGE
+            pairs.append(LongTermPair(n, offset, to_past, excluded | changed))
+    return pairs
+
+
+def long_term_errors(pairs: Sequence[LongTermPair], stylized: Sequence[np.ndarray]) -> dict[int, float]:
+    """Mean masked squared difference per offset (values in [0, 1]; METHOD: lower is steadier)."""
+    by_offset: dict[int, list[float]] = {}
+    for pair in pairs:
+        if not (~pair.excluded).any():
+            continue
+        error = temporal_error(stylized[pair.n], stylized[pair.n - pair.offset], pair.flow, pair.excluded)
+        by_offset.setdefault(pair.offset, []).append(error)
+    return {offset: float(np.mean(errors)) for offset, errors in sorted(by_offset.items())}
 
 
 def stylize_frames(

@@ -33,7 +33,7 @@ from vst_node.engine.optimise import CancelCheck, OptimiseResult, WindowCallback
 from vst_node.engine.output import finished_image
 from vst_node.engine.plans import FramePlan, pass_plan, sequential_plan, temporal_offsets
 from vst_node.engine.schedule import Schedule
-from vst_node.engine.start import start_image
+from vst_node.engine.start import start_image, uses_network
 from vst_node.engine.stylize import Stylizer, TemporalTerm, clear_style_targets
 from vst_node.engine.temporal_inputs import WarpedNeighbours, image_tensor, prefetch_flows, warp_neighbours
 from vst_node.engine.vgg import caffe_clamp, caffe_preprocess, load_vgg19
@@ -333,7 +333,8 @@ class StyleTransferNode:
         nearest = warped.nearest if warped else None
         own = None if plan.own_last_pass is None else self._on_device(plan.own_last_pass)
         previous = plan.neighbours[0][2] if plan.neighbours else None
-        init = start_image(self._preset, t, content, nearest, previous, own)
+        network = self._network_ready().stylize if uses_network(self._preset) else None
+        init = start_image(self._preset, t, content, nearest, previous, own, network)
         terms: list[TemporalTerm] = warped.terms if warped and plan.temporal_loss else []
         started = time.perf_counter()
         report = None

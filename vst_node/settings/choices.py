@@ -23,11 +23,12 @@ TEMPORAL_PENALTIES: tuple[str, ...] = ("squared", "absolute")
 OPTIMISERS: tuple[str, ...] = ("lbfgs", "adam")
 
 # Where a frame's optimisation starts: the first frame, and every later one.
-FIRST_INITS: tuple[str, ...] = ("random", "content")
+# network: the preset's trained network's output (a start that already looks painted).
+FIRST_INITS: tuple[str, ...] = ("random", "content", "network")
 LATER_INITS: tuple[str, ...] = ("random", "content", "previous", "previous_warped")
 
 # What fills pixels the flow cannot carry over (disoccluded) in the warped start image.
-FILL_MODES: tuple[str, ...] = ("content", "mean")
+FILL_MODES: tuple[str, ...] = ("content", "mean", "network")
 
 # Where the network runs, and the dtype VGG runs in while a frame is optimised.
 DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")

@@ -296,11 +296,18 @@ def _build(merged: _Merged, source: Path, problems: list[str]) -> Preset | None:
         values[section] = _build_section(section, cls, data.get(section), origin, merged.complete, problems)
     if len(problems) > start:
         return None
-    if values.get("method") == "feedforward":
+    uses_network = [
+        why for why, on in (
+            ("method is feedforward", values.get("method") == "feedforward"),
+            ("init.first is network", values["init"].first == "network"),
+            ("temporal.fill_disoccluded is network", values["temporal"].fill_disoccluded == "network"),
+        ) if on
+    ]  # fmt: skip
+    if uses_network:
         model = values["network"].model
         if model is None:
             problems.append(_problem(origin("network.model"), "network.model",
-                                     "a model file from `vst-node train` (method is feedforward)", None))
+                                     f"a model file from `vst-node train` ({uses_network[0]})", None))
         elif not model.is_file():
             problems.append(_problem(origin("network.model"), "network.model",
                                      "an existing model file from `vst-node train`", str(model)))

@@ -1,0 +1,172 @@
+#!/usr/bin/env python
+"""The fast mode measured: speed, short-term and long-term temporal error, style loss.
+
+    python tools/bench_feedforward.py --json docs/benchmarks/feedforward.json \\
+        --extra /work/ablate/both.pt /work/ablate/none.pt ...
+
+1. Speed: milliseconds per frame of each built-in preset's network at --sizes (median of --repeats).
+2. Sintel (scenes the networks never saw): temporal error along the ground-truth flow and the style
+   loss (scored by the default preset's optimisation losses, so every row is comparable) of the
+   optimisation default, per-frame optimisation, the default network with frame and shot
+   statistics, and any --extra networks of the default preset (e.g. trained with a stability term
+   switched off).
+3. Long-term error (frames n and n-i, i = 1, 2, 4, 8, 16, along estimated flow with a
+   forward-backward check and a 10/255 input-change test) on the built-in shot and a real clip,
+   for frame vs shot statistics (and the optimisation default on the built-in shot).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from benchkit.machine import banner, write_results
+from benchkit.options import add_options, parse_size
+from benchkit.sintel import load_clip, load_frame, load_rgb
+
+from vst_node.engine.evaluation import (
+    LONG_TERM_OFFSETS,
+    Clip,
+    evaluate_methods,
+    format_table,
+    long_term_errors,
+    long_term_pairs,
+    network_frames,
+    stylize_frames,
+)
+from vst_node.engine.feedforward import FeedForwardStylizer
+from vst_node.engine.node import independent_preset
+from vst_node.engine.temporal_inputs import image_tensor
+from vst_node.io.synthetic import make_shot
+from vst_node.settings import Preset, load_preset
+
+BUILTIN = ("default", "ink", "mosaic", "swirls")
+SCENES = ("alley_2", "bandage_1", "market_5")
+
+
+def network_preset(preset: Preset, model: Path | None = None, statistics_mode: str = "frame") -> Preset:
+    network = replace(preset.network, model=model or preset.network.model, statistics=statistics_mode)
+    return replace(preset, method="feedforward", network=network)
+
+
+def speed_rows(data: Path, sizes: list[str], repeats: int, device: str) -> list[dict]:
+    rows = []
+    for name in BUILTIN:
+        stylizer = FeedForwardStylizer(network_preset(load_preset(name)), torch.device(device))
+        row: dict = {"preset": name, "digest": stylizer.digest}
+        for size in sizes:
+            width, height = parse_size(size)
+            frame, _ = load_frame(data, width, height)
+            x = image_tensor(np.ascontiguousarray(frame, np.float32), stylizer.device)
+            stylizer.stylize(x)  # warm-up
+            times = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                stylizer.stylize(x)
+                if stylizer.device.type == "cuda":
+                    torch.cuda.synchronize(stylizer.device)
+                times.append(time.perf_counter() - started)
+            row[size] = 1000 * statistics.median(times)
+        rows.append(row)
+    return rows
+
+
+def sintel_methods(preset: Preset, extra: list[Path], optimise: bool) -> dict[str, Preset]:
+    methods: dict[str, Preset] = {}
+    if optimise:
+        methods["optimise (preset)"] = preset
+        methods["optimise per frame"] = independent_preset(preset, "content")
+    methods["network, frame stats"] = network_preset(preset)
+    methods["network, shot stats"] = network_preset(preset, statistics_mode="shot")
+    for model in extra:
+        methods[f"network {model.stem}"] = network_preset(preset, model)
+    return methods
+
+
+def long_term_rows(
+    clips: dict[str, list[np.ndarray]], preset: Preset, optimise: bool, device: str
+) -> list[dict]:
+    rows = []
+    for name, frames in clips.items():
+        pairs = long_term_pairs(frames)
+        methods = {
+            "network, frame stats": network_preset(preset),
+            "network, shot stats": network_preset(preset, statistics_mode="shot"),
+        }
+        if optimise and name == "built-in shot":
+            methods["optimise (preset)"] = preset
+        for method, method_preset in methods.items():
+            stylized, _node, seconds = stylize_frames(frames, method_preset, device)
+            errors = long_term_errors(pairs, stylized)
+            rows.append(
+                {"clip": name, "method": method, "errors": errors, "seconds_per_frame": seconds / len(frames)}
+            )
+    return rows
+
+
+def clip_frames(folder: Path, count: int, width: int) -> list[np.ndarray]:
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".png"))[:count]
+    first = load_rgb(paths[0])
+    size = (width, round(first.shape[0] * width / first.shape[1]))
+    return [load_rgb(p, size) for p in paths]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_options(parser, "data", "device", "sizes", "json", sizes={"default": ["512x218", "1024x436"]})
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sintel-scale", type=int, default=5, help="Sintel downscale (5: 204x87)")
+    parser.add_argument(
+        "--extra", type=Path, nargs="*", default=[], help="more networks of the default preset"
+    )
+    parser.add_argument("--no-optimise", action="store_true", help="leave out the optimisation rows")
+    parser.add_argument("--clip-frames", type=int, default=32, help="frames of the real clip (long-term)")
+    parser.add_argument("--clip-width", type=int, default=320)
+    args = parser.parse_args()
+    optimise = not args.no_optimise
+    preset = load_preset("default")
+    print(banner(args.device))
+
+    speed = speed_rows(args.data, args.sizes, args.repeats, args.device)
+    print("\nms per frame (network forward pass)")
+    print(f"{'preset':<10}" + "".join(f"{s:>12}" for s in args.sizes))
+    for row in speed:
+        print(f"{row['preset']:<10}" + "".join(f"{row[s]:>12.0f}" for s in args.sizes))
+
+    sintel: dict[str, list[dict]] = {}
+    for scene in SCENES:
+        clip: Clip = load_clip(args.data / "sintel" / scene, args.sintel_scale)
+        results = evaluate_methods(clip, sintel_methods(preset, args.extra, optimise), preset, args.device)
+        sintel[clip.name] = [r.as_dict() for r in results]
+        print(f"\n{clip.name} ({len(clip.frames)} frames, {len(clip.pairs)} ground-truth pairs)")
+        print(format_table(results))
+
+    shot = make_shot(width=192, height=128, n_frames=max(LONG_TERM_OFFSETS) + 8)
+    clips = {
+        "built-in shot": network_frames(shot),
+        "bedroom clip": clip_frames(args.data / "video" / "bedroom", args.clip_frames, args.clip_width),
+    }
+    long_term = long_term_rows(clips, preset, optimise, args.device)
+    print("\nlong-term error (frames n and n-i)")
+    print(
+        f"{'clip':<15} {'method':<22}"
+        + "".join(f"{'i=' + str(i):>10}" for i in LONG_TERM_OFFSETS)
+        + f"{'s/frame':>9}"
+    )
+    for row in long_term:
+        cells = "".join(f"{row['errors'].get(i, float('nan')):>10.5f}" for i in LONG_TERM_OFFSETS)
+        print(f"{row['clip']:<15} {row['method']:<22}{cells}{row['seconds_per_frame']:>9.2f}")
+    write_results(args.json, args.device, {"speed_ms": speed, "sintel": sintel, "long_term": long_term,
+                                           "extra": [str(p) for p in args.extra]})  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
