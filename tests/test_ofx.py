@@ -314,3 +314,20 @@ def test_a_frame_the_flow_cannot_follow_gets_a_persistent_warning(source, tmp_pa
         effect.close()
     assert messages[FIRST] is None and messages[FIRST + 1] is None and messages[FIRST + 3] is None
     assert messages[FIRST + 2] is not None and f"frame(s) {FIRST + 2} " in messages[FIRST + 2]
+
+
+def test_feedforward_needs_no_other_frames(tmp_path):
+    """With the trained network a frame reads only itself: the host is told so."""
+    from vst_node.engine.network_file import save_network
+    from vst_node.engine.transformer import Architecture, TransformerNet
+    from vst_node.ofx import OfxStyleTransferEffect
+    from vst_node.settings import load_preset
+
+    model = tmp_path / "look.pt"
+    save_network(model, TransformerNet(Architecture(4, 1)), load_preset("default"), {})
+    effect = OfxStyleTransferEffect(device="cpu", overrides=[f"network.model={model}"])
+    effect.set_source_range(1001, 1010)
+    assert effect.get_frames_needed(1005) == [(1004, 1005)]
+    effect.instance_changed("method", "feedforward")
+    assert effect.get_frames_needed(1005) == [(1005, 1005)]
+    effect.close()

@@ -10,6 +10,10 @@
    optimisation default, per-frame optimisation, the default network with frame and shot
    statistics, and any --extra networks of the default preset (e.g. trained with a stability term
    switched off).
+4. Hybrid: iterations of the optimisation default (its stopping rule, budget --hybrid-budget)
+   from the content vs from the network's output, on the first frame of the built-in shot and of
+   Sintel alley_2, and how many iterations the network start needs to reach the content start's
+   final loss.
 3. Long-term error (frames n and n-i, i = 1, 2, 4, 8, 16, along estimated flow with a
    forward-backward check and a 10/255 input-change test) on the built-in shot and a real clip,
    for frame vs shot statistics (and the optimisation default on the built-in shot).
@@ -46,7 +50,7 @@ from vst_node.io.synthetic import make_shot
 from vst_node.settings import Preset, load_preset
 
 BUILTIN = ("default", "ink", "mosaic", "swirls")
-SCENES = ("alley_2", "bandage_1", "market_5")
+SCENES = (("alley_2", "clean"), ("bandage_1", "final"), ("market_5", "clean"), ("market_5", "final"))
 
 
 def network_preset(preset: Preset, model: Path | None = None, statistics_mode: str = "frame") -> Preset:
@@ -57,7 +61,11 @@ def network_preset(preset: Preset, model: Path | None = None, statistics_mode: s
 def speed_rows(data: Path, sizes: list[str], repeats: int, device: str) -> list[dict]:
     rows = []
     for name in BUILTIN:
-        stylizer = FeedForwardStylizer(network_preset(load_preset(name)), torch.device(device))
+        preset = load_preset(name)
+        if preset.network.model is None or not preset.network.model.is_file():
+            print(f"note: preset {name} has no network yet ({preset.network.model}); left out")
+            continue
+        stylizer = FeedForwardStylizer(network_preset(preset), torch.device(device))
         row: dict = {"preset": name, "digest": stylizer.digest}
         for size in sizes:
             width, height = parse_size(size)
@@ -109,6 +117,39 @@ def long_term_rows(
     return rows
 
 
+def hybrid_rows(images: dict[str, np.ndarray], preset: Preset, budget: int, device: str) -> list[dict]:
+    from vst_node.engine.stylize import Stylizer
+    from vst_node.engine.vgg import caffe_preprocess
+
+    torch_device = torch.device(device)
+    stylizer = Stylizer(preset, torch_device)
+    network = FeedForwardStylizer(network_preset(preset), torch_device)
+    rows = []
+    for name, image in images.items():
+        content = image_tensor(np.ascontiguousarray(np.clip(image, 0, 1), np.float32), torch_device)
+        runs = {}
+        for start_name, start in (
+            ("content", caffe_preprocess(content)),
+            ("network", network.stylize(content)),
+        ):
+            started = time.perf_counter()
+            result = stylizer.stylize(content, start, None, budget)
+            runs[start_name] = (result, time.perf_counter() - started)
+        target = runs["content"][0].final_loss
+        window = preset.optimiser.tolerance_window
+        for start_name, (result, seconds) in runs.items():
+            reached = next(
+                (window * (k + 1) for k, loss in enumerate(result.history) if loss <= target), None
+            )
+            rows.append({
+                "image": name, "start": start_name, "iterations": result.iterations,
+                "stopped_early": result.stopped_early, "final_loss": result.final_loss,
+                "start_loss": float(stylizer.loss_function(content, None)(start.detach())),
+                "iterations_to_content_final": reached, "seconds": seconds,
+            })  # fmt: skip
+    return rows
+
+
 def clip_frames(folder: Path, count: int, width: int) -> list[np.ndarray]:
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".png"))[:count]
     first = load_rgb(paths[0])
@@ -129,6 +170,7 @@ def main() -> int:
     parser.add_argument("--no-optimise", action="store_true", help="leave out the optimisation rows")
     parser.add_argument("--clip-frames", type=int, default=32, help="frames of the real clip (long-term)")
     parser.add_argument("--clip-width", type=int, default=320)
+    parser.add_argument("--hybrid-budget", type=int, default=1000, help="iterations cap of the hybrid test")
     args = parser.parse_args()
     optimise = not args.no_optimise
     preset = load_preset("default")
@@ -141,8 +183,9 @@ def main() -> int:
         print(f"{row['preset']:<10}" + "".join(f"{row[s]:>12.0f}" for s in args.sizes))
 
     sintel: dict[str, list[dict]] = {}
-    for scene in SCENES:
-        clip: Clip = load_clip(args.data / "sintel" / scene, args.sintel_scale)
+    for scene, render_pass in SCENES:
+        clip: Clip = load_clip(args.data / "sintel" / scene, args.sintel_scale, render_pass)
+        clip.name += f" {render_pass}"
         results = evaluate_methods(clip, sintel_methods(preset, args.extra, optimise), preset, args.device)
         sintel[clip.name] = [r.as_dict() for r in results]
         print(f"\n{clip.name} ({len(clip.frames)} frames, {len(clip.pairs)} ground-truth pairs)")
@@ -163,8 +206,22 @@ def main() -> int:
     for row in long_term:
         cells = "".join(f"{row['errors'].get(i, float('nan')):>10.5f}" for i in LONG_TERM_OFFSETS)
         print(f"{row['clip']:<15} {row['method']:<22}{cells}{row['seconds_per_frame']:>9.2f}")
-    write_results(args.json, args.device, {"speed_ms": speed, "sintel": sintel, "long_term": long_term,
-                                           "extra": [str(p) for p in args.extra]})  # fmt: skip
+    hybrid: list[dict] = []
+    if optimise:
+        first, _ = load_frame(args.data, 204, 87)
+        hybrid = hybrid_rows({"built-in shot": clips["built-in shot"][0], "alley_2 frame 1": first},
+                             preset, args.hybrid_budget, args.device)  # fmt: skip
+        print("\nhybrid: the optimisation default from the content vs from the network")
+        print(f"{'image':<16} {'start':<8} {'start loss':>12} {'iterations':>10} {'final loss':>12}"
+              f" {'to content final':>16} {'s':>6}")  # fmt: skip
+        for row in hybrid:
+            reached = row["iterations_to_content_final"] or "-"
+            print(
+                f"{row['image']:<16} {row['start']:<8} {row['start_loss']:>12.4g} {row['iterations']:>10}"
+                f" {row['final_loss']:>12.4g} {reached:>16} {row['seconds']:>6.1f}"
+            )
+    payload = {"speed_ms": speed, "sintel": sintel, "long_term": long_term, "hybrid": hybrid}
+    write_results(args.json, args.device, {**payload, "extra": [str(p) for p in args.extra]})
     return 0
 
 

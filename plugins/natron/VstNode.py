@@ -25,6 +25,12 @@ STYLE_PARAMS = (
      ("default", "ink", "mosaic", "swirls"), "The look: a built-in preset (a YAML file: Preset file)."),
     ("preset_file", "file", "Preset file", "", None, None, None, None, (),
      "A preset YAML file; when set it replaces the Preset choice."),
+    ("method", "choice", "Method", "optimise", None, None, None, None, ("optimise", "feedforward"),
+     "optimise: each frame optimised along the flow (best, slow); feedforward: the preset's trained"
+     " network, one pass per frame, needs no other frames (method)."),
+    ("network_statistics", "choice", "Network statistics", "frame", None, None, None, None, ("frame", "shot"),
+     "feedforward: frame = each frame's own normalisation; shot = from frames sampled across the shot,"
+     " frozen (steadier look) (network.statistics)."),
     ("strength", "double", "Strength", 1.0, 0.0, 1.0, 0.0, 1.0, (),
      "Mix of stylized and source; 0 passes the source through (preset key strength)."),
     ("weights_content", "double", "Content weight", 5.0, 0.0, None, 0.0, 20.0, (),

@@ -37,6 +37,8 @@ WARNING_PREFIX = "vst-node: "  # + "warning: ...", how vst-node render words its
 
 # Group parameter -> the preset key it overrides (the PyPlug's STYLE_PARAMS, minus the preset itself).
 PRESET_KEYS = {
+    "method": "method",
+    "network_statistics": "network.statistics",
     "strength": "strength",
     "weights_content": "weights.content",
     "weights_style": "weights.style",
