@@ -331,5 +331,5 @@ def test_hybrid_starts_from_the_network(tiny_model, tiny_frames):
     # frame 1 starts from frame 0 warped where the flow holds, the network's frame 1 elsewhere
     fill = network.stylize(content[1])
     assert not torch.allclose(starts[1], fill) and not torch.allclose(starts[1], starts[0])
-    with pytest.raises(PresetError, match="init.first is network"):
+    with pytest.raises(PresetError, match=r"init\.first is network"):
         load_preset("default", ["init.first=network", "network.model=null"])
