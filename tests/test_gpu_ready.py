@@ -136,7 +136,7 @@ def test_lbfgs_history_is_a_preset_key(tiny_preset, monkeypatch):
     optimise.optimise_image(x, lambda y: (y - 1).square().sum(), iterations=3, history_size=7)
     assert made[0]["history_size"] == 7
     opt = real("lbfgs", x.clone().requires_grad_(True), 1.0, 4, history_size=7)
-    assert opt.defaults["history_size"] == 7
+    assert opt.history_size == 7
     preset = replace(tiny_preset, optimiser=replace(tiny_preset.optimiser, history=3))
     stylizer = stylize.Stylizer(preset, torch.device("cpu"))
     content = torch.rand(1, 3, 32, 48)

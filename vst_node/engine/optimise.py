@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from vst_node.engine.lbfgs import DeviceLBFGS
 from vst_node.settings.choices import OPTIMISERS
 
 CancelCheck = Callable[[], bool]
@@ -67,7 +68,7 @@ def optimise_image(
     start_loss: list[torch.Tensor] = []  # the loss at x0, from the first evaluation
 
     def closure() -> torch.Tensor:
-        opt.zero_grad(set_to_none=True)
+        x.grad = None
         loss = loss_fn(x)
         loss.backward()
         last_loss[:] = [loss.detach()]
@@ -83,7 +84,9 @@ def optimise_image(
         if cancel is not None and cancel():
             raise Cancelled()
         chunk = min(window, iterations - done)
-        if method == "lbfgs":
+        if isinstance(opt, DeviceLBFGS):
+            done += opt.step(closure, chunk)  # no host read inside: the loss is read below
+        elif method == "lbfgs":  # torch's, with its line search, after a divergence
             opt.param_groups[0]["max_iter"] = chunk
             opt.param_groups[0]["max_eval"] = int(chunk * 1.25) + 1
             before = int(opt.state[opt._params[0]].get("n_iter", 0))
@@ -132,9 +135,11 @@ def _optimiser(
     window: int,
     line_search: bool = False,
     history_size: int = 100,
-) -> torch.optim.Optimizer:
+) -> torch.optim.Optimizer | DeviceLBFGS:
     if method == "adam":
         return torch.optim.Adam([x], lr=learning_rate)
+    if not line_search:
+        return DeviceLBFGS(x, lr=learning_rate, history_size=history_size)
     return torch.optim.LBFGS(
         [x],
         lr=learning_rate,
