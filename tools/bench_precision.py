@@ -62,7 +62,11 @@ def frame_rows(preset_name: str, overrides, size: str, device: torch.device, dat
     }
     rows, images = [], {}
     for name, (stylizer, x0) in runs.items():
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
         result, seconds = _timed(stylizer, content, x0, iterations)
+        # the frame's whole optimisation (VGG, its activations, L-BFGS history) at its peak
+        peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
         with torch.no_grad():
             loss = float(score(result.image))
         images[name] = caffe_deprocess(result.image).clamp(0, 1)
@@ -74,6 +78,7 @@ def frame_rows(preset_name: str, overrides, size: str, device: torch.device, dat
                 "iterations": result.iterations,
                 "seconds_per_iteration": seconds / max(result.iterations, 1),
                 "loss": loss,
+                "peak_cuda_mib": peak,
             }
         )
     for row in rows:
@@ -165,7 +170,7 @@ def markdown(args: argparse.Namespace, frames: list[dict], sintel: list[dict], v
         "## One frame, optimised (synchronised timing; scored in float32)",
         "",
         table(
-            ["Size", "Run", "Iterations", "s/iteration", "Time x", "Loss x", "Mean abs change"],
+            ["Size", "Run", "Iterations", "s/iteration", "Time x", "Loss x", "Mean abs", "Peak GPU MiB"],
             [
                 [
                     r["size"],
@@ -175,6 +180,7 @@ def markdown(args: argparse.Namespace, frames: list[dict], sintel: list[dict], v
                     f"{r['time_ratio']:.2f}",
                     f"{r['loss_ratio']:.3f}",
                     f"{r['mean_abs_change']:.5f}",
+                    "-" if r.get("peak_cuda_mib") is None else f"{r['peak_cuda_mib']:.0f}",
                 ]
                 for r in frames
             ],

