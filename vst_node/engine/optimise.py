@@ -97,9 +97,11 @@ def optimise_image(
             for _ in range(chunk):
                 opt.step(closure)
             done += chunk
-        current = float(last_loss[0])  # one host read per window
-        if best is None:
-            best = (float(start_loss[0]), x0.detach().clone())
+        if best is None:  # the first window reads the starting loss with its own: still one read
+            current, first = torch.stack([last_loss[0], start_loss[0]]).tolist()
+            best = (first, x0.detach().clone())
+        else:
+            current = float(last_loss[0])  # one host read per window
         if not math.isfinite(current) or current > DIVERGED * best[0]:
             if not math.isfinite(best[0]):
                 raise FloatingPointError(f"loss became {current} after {done} iterations")
