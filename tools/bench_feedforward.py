@@ -84,6 +84,24 @@ def speed_rows(data: Path, sizes: list[str], repeats: int, device: str) -> list[
     return rows
 
 
+def preview_seconds(data: Path, device: str, repeats: int) -> float:
+    """Blender's "Preview This Frame": a 1024x436 frame file through preview_file (512 px), in a
+    fresh node each time as the panel does (model file cached in the process, VGG never loaded)."""
+    import tempfile
+
+    from vst_node.faces.preview import preview_file
+    from vst_node.io.image_io import write_image
+
+    frame, _ = load_frame(data, 1024, 436)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "frame.png"
+        write_image(path, frame, colorspace="sRGB", pixel_type="uint8")
+        preset = load_preset("default")
+        preview_file(preset, path, device=device)  # warm-up: the model file, kernels
+        times = [preview_file(preset, path, device=device).seconds for _ in range(repeats)]
+    return statistics.median(times)
+
+
 def sintel_methods(preset: Preset, extra: list[Path], optimise: bool) -> dict[str, Preset]:
     methods: dict[str, Preset] = {}
     if optimise:
@@ -182,6 +200,9 @@ def main() -> int:
     for row in speed:
         print(f"{row['preset']:<10}" + "".join(f"{row[s]:>12.0f}" for s in args.sizes))
 
+    preview = preview_seconds(args.data, args.device, args.repeats)
+    print(f"\npreview of one 1024x436 frame at 512 px (default preset's network): {preview:.2f} s")
+
     sintel: dict[str, list[dict]] = {}
     for scene, render_pass in SCENES:
         clip: Clip = load_clip(args.data / "sintel" / scene, args.sintel_scale, render_pass)
@@ -220,7 +241,8 @@ def main() -> int:
                 f"{row['image']:<16} {row['start']:<8} {row['start_loss']:>12.4g} {row['iterations']:>10}"
                 f" {row['final_loss']:>12.4g} {reached:>16} {row['seconds']:>6.1f}"
             )
-    payload = {"speed_ms": speed, "sintel": sintel, "long_term": long_term, "hybrid": hybrid}
+    payload = {"speed_ms": speed, "preview_seconds": preview, "sintel": sintel, "long_term": long_term}
+    payload["hybrid"] = hybrid
     write_results(args.json, args.device, {**payload, "extra": [str(p) for p in args.extra]})
     return 0
 
