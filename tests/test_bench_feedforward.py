@@ -1,0 +1,28 @@
+"""The fast-mode benchmark's bookkeeping (its figures come from tools/bench_feedforward.py runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bench_feedforward as bench  # tools/ is on sys.path (pyproject.toml: pythonpath)
+
+from vst_node.settings import load_preset
+
+
+def test_rows_compare_the_network_with_the_optimisation():
+    preset = load_preset("default")
+    methods = bench.sintel_methods(preset, [Path("/tmp/none_trained.pt")], optimise=True)
+    assert list(methods) == ["optimise (preset)", "optimise per frame", "network, frame stats",
+                             "network, shot stats", "network none_trained"]  # fmt: skip
+    assert methods["optimise (preset)"] is preset
+    assert methods["optimise per frame"].temporal.enabled is False
+    assert methods["network, shot stats"].method == "feedforward"
+    assert methods["network, shot stats"].network.statistics == "shot"
+    assert methods["network none_trained"].network.model == Path("/tmp/none_trained.pt")
+    assert "optimise (preset)" not in bench.sintel_methods(preset, [], optimise=False)
+
+
+def test_scenes_are_the_shared_ground_truth_pairs(shared_data):
+    for scene, render_pass in bench.SCENES:
+        assert (shared_data / "sintel" / scene / render_pass).is_dir(), (scene, render_pass)
+        assert any((shared_data / "sintel" / scene / "flow").glob("*.flo")), scene
