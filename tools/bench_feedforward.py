@@ -150,19 +150,20 @@ def hybrid_rows(images: dict[str, np.ndarray], preset: Preset, budget: int, devi
             ("content", caffe_preprocess(content)),
             ("network", network.stylize(content)),
         ):
+            start_loss = float(stylizer.loss_function(content, None)(start.detach()))
             started = time.perf_counter()
             result = stylizer.stylize(content, start, None, budget)
-            runs[start_name] = (result, time.perf_counter() - started)
+            runs[start_name] = (result, time.perf_counter() - started, start_loss)
         target = runs["content"][0].final_loss
         window = preset.optimiser.tolerance_window
-        for start_name, (result, seconds) in runs.items():
+        for start_name, (result, seconds, start_loss) in runs.items():
             reached = next(
                 (window * (k + 1) for k, loss in enumerate(result.history) if loss <= target), None
             )
             rows.append({
                 "image": name, "start": start_name, "iterations": result.iterations,
                 "stopped_early": result.stopped_early, "final_loss": result.final_loss,
-                "start_loss": float(stylizer.loss_function(content, None)(start.detach())),
+                "start_loss": start_loss,
                 "iterations_to_content_final": reached, "seconds": seconds,
             })  # fmt: skip
     return rows
@@ -188,7 +189,7 @@ def main() -> int:
     parser.add_argument("--no-optimise", action="store_true", help="leave out the optimisation rows")
     parser.add_argument("--clip-frames", type=int, default=32, help="frames of the real clip (long-term)")
     parser.add_argument("--clip-width", type=int, default=320)
-    parser.add_argument("--hybrid-budget", type=int, default=1000, help="iterations cap of the hybrid test")
+    parser.add_argument("--hybrid-budget", type=int, default=1000, help="iterations cap of the hybrid test (0: leave it out)")
     args = parser.parse_args()
     optimise = not args.no_optimise
     preset = load_preset("default")
@@ -228,7 +229,7 @@ def main() -> int:
         cells = "".join(f"{row['errors'].get(i, float('nan')):>10.5f}" for i in LONG_TERM_OFFSETS)
         print(f"{row['clip']:<15} {row['method']:<22}{cells}{row['seconds_per_frame']:>9.2f}")
     hybrid: list[dict] = []
-    if optimise:
+    if args.hybrid_budget > 0:
         first, _ = load_frame(args.data, 204, 87)
         hybrid = hybrid_rows({"built-in shot": clips["built-in shot"][0], "alley_2 frame 1": first},
                              preset, args.hybrid_budget, args.device)  # fmt: skip
