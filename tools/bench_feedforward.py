@@ -189,7 +189,7 @@ def main() -> int:
     parser.add_argument("--no-optimise", action="store_true", help="leave out the optimisation rows")
     parser.add_argument("--clip-frames", type=int, default=32, help="frames of the real clip (long-term)")
     parser.add_argument("--clip-width", type=int, default=320)
-    parser.add_argument("--hybrid-budget", type=int, default=1000, help="iterations cap of the hybrid test (0: leave it out)")
+    parser.add_argument("--hybrid-budget", type=int, default=1000, help="hybrid test budget (0: skip it)")
     args = parser.parse_args()
     optimise = not args.no_optimise
     preset = load_preset("default")
