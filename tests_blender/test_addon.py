@@ -97,9 +97,10 @@ def test_panel_draws_with_and_without_a_strip(scene, tmp_path):
     SEQUENCER_PT_vst_node.draw(drawn, bpy.context)
     props = [entry[1] for entry in drawn.log if entry[0] == "prop"]
     weights = ["weight_content", "weight_style", "weight_temporal"]
-    assert props == ["preset", "override_weights", *weights, "device", "output_dir"]
+    assert props == ["preset", "override_weights", *weights, "method", "device", "output_dir"]
     assert ("label", "No active strip") in drawn.log
     assert ("operator", OPERATOR) in drawn.log
+    assert ("operator", "sequencer.vst_preview_frame") in drawn.log
 
     write_image(tmp_path / "in" / "card.0001.png", card())
     strip = scene.sequence_editor.strips.new_image("card", str(tmp_path / "in" / "card.0001.png"), 1, 1)
@@ -121,6 +122,13 @@ def test_weight_overrides_only_when_toggled(scene):
     settings.override_weights = True
     settings.weight_style = 250.0
     assert settings.overrides() == ["weights.content=5.0", "weights.style=250.0", "weights.temporal=1000.0"]
+
+
+def test_method_choice_becomes_an_override(scene):
+    settings = scene.vst_node
+    assert settings.method == "PRESET" and settings.overrides() == []
+    settings.method = "feedforward"
+    assert settings.overrides() == ["method=feedforward"]
 
 
 def test_poll_wants_an_image_or_movie_strip(scene):
