@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from bench_speedups import torch_lbfgs  # what optimise_image used before: torch.optim.LBFGS
 from benchkit.host_reads import HostReadCounter  # tools/ is on sys.path (pyproject.toml: pythonpath)
 
 from vst_node.engine import optimise
@@ -14,12 +15,6 @@ from vst_node.engine.vgg import caffe_preprocess
 from vst_node.settings import load_preset
 
 from .conftest import DEVICES
-
-
-def torch_lbfgs(method, x, lr, window, line_search=False, history_size=100):
-    """What optimise_image used before: torch.optim.LBFGS without line search."""
-    return torch.optim.LBFGS([x], lr=lr, max_iter=window, max_eval=int(window * 1.25) + 1,
-                             tolerance_grad=0.0, tolerance_change=0.0, history_size=history_size)  # fmt: skip
 
 
 def quadratic(device, n=12, seed=0):

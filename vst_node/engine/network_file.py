@@ -7,6 +7,7 @@ the digest of the preset sections the network was trained for, the training data
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -54,8 +55,6 @@ class NetworkFile:
 
 
 def weights_digest(state: dict[str, torch.Tensor]) -> str:
-    import hashlib
-
     digest = hashlib.sha256()
     for name in sorted(state):
         digest.update(name.encode())

@@ -188,7 +188,8 @@ class Trainer:
         total.backward()
         self.optimiser.step()
         self.step += 1
-        values = {name: float(value.detach()) for name, value in terms.items()}  # host reads: once a step
+        read = torch.stack([value.detach() for value in terms.values()]).tolist()  # one host read a step
+        values = dict(zip(terms, read, strict=True))
         values["total"] = sum(values.values())
         return values
 
