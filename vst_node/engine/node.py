@@ -31,7 +31,7 @@ from vst_node.engine.multipass import MemoryPassStore, PassStore, last_complete_
 from vst_node.engine.multiscale import stylize_multiscale
 from vst_node.engine.optimise import CancelCheck, OptimiseResult, WindowCallback
 from vst_node.engine.output import finished_image
-from vst_node.engine.plans import FramePlan, pass_plan, sequential_plan, temporal_offsets
+from vst_node.engine.plans import FramePlan, LeadIn, pass_plan, sequential_plan, temporal_offsets
 from vst_node.engine.schedule import Schedule
 from vst_node.engine.start import start_image, uses_network
 from vst_node.engine.stylize import Stylizer, TemporalTerm, clear_style_targets
@@ -162,6 +162,7 @@ class StyleTransferNode:
         self._stylizer: Stylizer | None = None
         self._network: FeedForwardStylizer | None = None
         self._stylized_digest = preset_digest(preset, STYLIZED_SECTIONS)
+        self._lead_in: LeadIn | None = None
 
     # -- parameters ---------------------------------------------------------------------------
 
@@ -254,6 +255,9 @@ class StyleTransferNode:
                 self.source_changed()
             self._schedule = Schedule(frames)
             self.render_scale = render_scale
+            if self._lead_in is not None:  # a property of one sequence (lead_into): results made
+                self._drop_results()  # with it are not what the next sequence asks for
+                self._lead_in = None
 
     def end_sequence(self) -> None:
         """Nothing to flush: finished frames stay cached for the host's next pass."""
@@ -283,6 +287,28 @@ class StyleTransferNode:
             x = image_tensor(np.ascontiguousarray(stylized_rgb[..., :3], np.float32), self.device)
             self._remember(t, caffe_preprocess(resize(x, hw).clamp(0, 1)))
 
+    def finished_result(self, t: int) -> np.ndarray | None:
+        """Frame t's exact result (caffe space, processing size), what later frames continue from:
+        a StateStore keeps it so that a resumed render continues bit-identically."""
+        return self._finished.get(t)
+
+    def adopt_finished(self, t: int, result: np.ndarray) -> None:
+        """Adopt a result saved by finished_result (same preset and lineage) as finished, unchanged."""
+        with self._lock:
+            self._finished[t] = np.ascontiguousarray(result, np.float32)
+            self._finished.move_to_end(t)
+            self._evict(t)
+
+    def lead_into(self, anchor: int, result: np.ndarray, span: int) -> None:
+        """Steer the sequence's last `span` frames into `anchor`, the finished frame right after the
+        last (a farm chunk's next anchor, result as finished_result gives it), so that the boundary
+        pair is as steady as the others (plans.LeadIn). Call it after begin_sequence, before the
+        frames of the span are rendered."""
+        with self._lock:
+            if anchor in self._schedule:
+                raise ValueError(f"the lead-in anchor {anchor} is inside the sequence")
+            self._lead_in = LeadIn(anchor, np.ascontiguousarray(result, np.float32), span) if span else None
+
     # -- rendering ----------------------------------------------------------------------------
 
     def render(self, t: int, fetch: Fetch) -> np.ndarray:
@@ -301,7 +327,8 @@ class StyleTransferNode:
                 run, self._pinned = self._schedule.missing_run(t, reach, self._finished)
                 try:
                     for frame in run:
-                        plan = sequential_plan(self._preset, self._schedule, self._finished, frame)
+                        plan = sequential_plan(self._preset, self._schedule, self._finished, frame,
+                                               self._lead_in)  # fmt: skip
                         self._remember(frame, self._render_frame(plan, fetch))
                 finally:
                     self._pinned = set()
@@ -336,6 +363,8 @@ class StyleTransferNode:
         network = self._network_ready().stylize if uses_network(self._preset) else None
         init = start_image(self._preset, t, content, nearest, previous, own, network)
         terms: list[TemporalTerm] = warped.terms if warped and plan.temporal_loss else []
+        if plan.lead is not None:
+            init, terms = self._lead_towards(t, plan.lead, init, terms, fetch)
         started = time.perf_counter()
         report = None
         if self.on_iterations is not None:
@@ -345,6 +374,29 @@ class StyleTransferNode:
         self.stats[t] = stats.finished(result, time.perf_counter() - started)
         self.total_iterations += result.iterations
         return result.image
+
+    def _lead_towards(
+        self,
+        t: int,
+        lead: tuple[int, np.ndarray, float],
+        init: torch.Tensor,
+        terms: list[TemporalTerm],
+        fetch: Fetch,
+    ) -> tuple[torch.Tensor, list[TemporalTerm]]:
+        """Move the start and the temporal target `share` of the way to the warped anchor, where the
+        flow from the anchor is reliable (plans.LeadIn)."""
+        anchor, result, share = lead
+        p = self._preset
+        toward = warp_neighbours(
+            t, [(0, anchor, result)], lambda f: self._source(f, fetch), self.flows, p.flow,
+            self.mask_blur_sigma, p.temporal.use_mask, self.device,
+        ).nearest  # fmt: skip
+        pull = share * toward.weights
+        init = (1.0 - pull) * init + pull * toward.warped
+        if terms:
+            terms = [TemporalTerm(term.warped, term.weights * (1.0 - pull)) for term in terms]
+            terms.append(TemporalTerm(toward.warped, pull))
+        return init, terms
 
     def _network_frame(self, content: torch.Tensor, stats: FrameStats, fetch: Fetch) -> torch.Tensor:
         """One forward pass of the trained network (after the shot's statistics, when frozen)."""

@@ -28,6 +28,28 @@ class FramePlan:
     temporal_loss: bool  # whether the temporal terms enter the loss (else they shape the start only)
     upcoming: tuple[int, list[int]] | None = None  # the next frame and its neighbours: flows to prefetch
     own_last_pass: np.ndarray | None = None  # multi-pass: this frame's result of the pass before
+    # A farm chunk's last frames: (the next chunk's anchor, its result, how far towards it).
+    lead: tuple[int, np.ndarray, float] | None = None
+
+
+@dataclass(frozen=True)
+class LeadIn:
+    """The finished frame after a run (a farm chunk's boundary, its next chunk's anchor) that the
+    run's last `span` frames are steered into, so that the boundary pair is as steady as any other.
+
+    A frame d frames before the anchor moves 1/(d+1) of its remaining difference towards the warped
+    anchor (start image and temporal target alike): the last frame half way, the one before a third,
+    ... The difference between the two independently started renders is spread evenly over the
+    span + 1 pairs instead of landing on one.
+    """
+
+    frame: int
+    result: np.ndarray  # caffe space, processing size
+    span: int
+
+    def share(self, distance: int) -> float:
+        """How far towards the anchor a frame `distance` frames before it is pulled (0 outside the span)."""
+        return 1.0 / (distance + 1) if 1 <= distance <= self.span else 0.0
 
 
 def uses_previous(preset: Preset) -> bool:
@@ -47,9 +69,14 @@ def temporal_offsets(preset: Preset) -> tuple[int, ...]:
 
 
 def sequential_plan(
-    preset: Preset, schedule: Schedule, finished: Mapping[int, np.ndarray], t: int
+    preset: Preset,
+    schedule: Schedule,
+    finished: Mapping[int, np.ndarray],
+    t: int,
+    lead_in: LeadIn | None = None,
 ) -> FramePlan:
-    """Frame t of the single pass: its finished neighbours, the first frame's budget when it has none."""
+    """Frame t of the single pass: its finished neighbours, the first frame's budget when it has none;
+    lead_in: the finished frame just after the schedule's last, which its last frames lead into."""
     offsets = temporal_offsets(preset)
     neighbours = [(j, f, finished[f]) for j, f in schedule.neighbours(t, offsets)]
     nxt = schedule.next(t) if uses_previous(preset) else None
@@ -61,7 +88,15 @@ def sequential_plan(
         iterations=opt.iterations if neighbours else opt.iterations_first,
         temporal_loss=preset.temporal.enabled,
         upcoming=None if nxt is None else (nxt, [f for _, f in schedule.neighbours(nxt, offsets)]),
+        lead=_lead(lead_in, schedule, t) if uses_previous(preset) else None,
     )
+
+
+def _lead(lead_in: LeadIn | None, schedule: Schedule, t: int) -> tuple[int, np.ndarray, float] | None:
+    if lead_in is None:
+        return None
+    share = lead_in.share(len(schedule.frames) - schedule.index[t])  # the anchor follows the last frame
+    return (lead_in.frame, lead_in.result, share) if share > 0 else None
 
 
 def pass_plan(

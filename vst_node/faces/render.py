@@ -3,7 +3,8 @@
 Checks everything it can before the first frame is optimised (preset, frames present, headers
 readable, sizes consistent, output not the input), then renders in order. Every frame is written to
 a temporary file and renamed into place, so an interrupted render leaves only whole frames, and
-`resume` skips them and rebuilds the temporal state from the last one.
+`resume` skips them and continues from the exact float state the last one left (a StateStore in the
+cache folder), so that a resumed render gives the same pixels as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from vst_node import __version__
+from vst_node.engine.frame_state import StateStore
 from vst_node.engine.multipass import DiskPassStore, fingerprint, last_complete_pass
 from vst_node.engine.node import LOW_RELIABILITY, STYLIZED_SECTIONS, FrameStats, StyleTransferNode
 from vst_node.engine.optimise import CancelCheck
@@ -71,6 +73,18 @@ class RenderJob:
     precision: str = "float32"
     resume: bool = False
     cache_dir: Path | None = None
+    # The exact float state finished frames leave for the next (None: a folder in cache_dir, keyed
+    # by this job's lineage; no cache_dir, no state: resume continues from the written frame).
+    state_dir: Path | None = None
+    state_key: str | None = None  # a lineage key of the caller's (a farm plan's), else this job's
+    keep_states: frozenset[int] = frozenset()  # states others continue from (a farm shot's anchors)
+    # (frame after the range, span): steer the last `span` frames into that finished frame, whose
+    # state must be in the state store (a farm chunk's next anchor; plans.LeadIn).
+    lead_in: tuple[int, int] | None = None
+    # Write each frame here first, then rename it into the output (a farm chunk's private folder;
+    # it must be on the output's file system). A frame is done once it is in the output.
+    work_dir: Path | None = None
+    on_published: Callable[[int, Path], None] | None = None  # after a frame is in the output
 
 
 @dataclass
@@ -232,7 +246,19 @@ class RenderSession:
             attributes["vst:network_digest"] = network  # the trained weights, not just their path
         out_space = output_colorspace(job.output.path(self.frames[0]))
         self.writer = _FrameWriter(job, self.reader, out_space, attributes, self.report)
+        self.state = _state_store(job, self.frames, attributes["vst:preset_digest"], self.node)
+        if job.lead_in is not None:
+            self._lead_in(*job.lead_in)
         self._closed = False
+
+    def _lead_in(self, anchor: int, span: int) -> None:
+        result = self.state.load(anchor) if self.state is not None else None
+        if result is None:
+            raise RenderError(
+                f"frame {anchor}: its exact state is not in {self.job.state_dir}; the frames before it"
+                " cannot lead into it (render that frame first, with the same plan)"
+            )
+        self.node.lead_into(anchor, result, span)
 
     @property
     def total_steps(self) -> int:
@@ -260,7 +286,7 @@ class RenderSession:
 
     def _in_order(self) -> Iterator[int]:
         job, node, report, progress = self.job, self.node, self.report, self.progress
-        reach = max(node.offsets, default=1)
+        reach = max(node.offsets, default=0)
         digest = self.writer.attributes["vst:preset_digest"]
         for index, frame in enumerate(self.frames):
             out_path = job.output.path(frame)
@@ -268,20 +294,40 @@ class RenderSession:
                 _warn_if_other_settings(out_path, digest, progress)
                 later = self.frames[index + 1 : index + 1 + reach]
                 if any(not job.output.path(f).exists() for f in later):  # a term of a frame to do
-                    node.seed_finished(frame, _read_finished(out_path, self.writer.out_space))
+                    self._continue_from(frame, out_path)
                 report.skipped.append(frame)
                 progress.frame_done(frame, skipped=True)
                 yield frame
                 continue
             try:
                 stylized = _stylize(node, self.reader, job, frame)
+                if reach and self.state is not None:  # before the frame appears: resume finds both
+                    self.state.save(frame, node.finished_result(frame))
                 self.writer.write(frame, stylized, node.stats.get(frame))
             except VstError as exc:
                 report.failed[frame] = str(exc)
                 progress.message(f"error: frame {frame}: {exc}")
                 return
+            if self.state is not None:  # only the frames the next ones read, and the kept ones
+                behind = self.frames[: max(0, index + 1 - reach)]
+                self.state.discard(f for f in behind if f not in job.keep_states)
             progress.frame_done(frame, _detail(node.stats.get(frame)))
             yield frame
+        if self.state is not None and not report.failed and not job.keep_states and job.state_dir is None:
+            self.state.remove()  # every frame is in the output: nothing continues from the state
+
+    def _continue_from(self, frame: int, out_path: Path) -> None:
+        """A finished frame the next frames read: its exact state, else the written frame."""
+        result = self.state.load(frame) if self.state is not None else None
+        if result is not None:
+            self.node.adopt_finished(frame, result)
+            return
+        self.progress.message(
+            f"note: frame {frame}: no saved state (rendered by another run, or without a cache);"
+            " continuing from the written frame, so the next frames may differ slightly from an"
+            " uninterrupted render"
+        )
+        self.node.seed_finished(frame, _read_finished(out_path, self.writer.out_space))
 
     def _passes(self) -> Iterator[int]:
         """Multi-pass: every pass over the range, results per pass on disk; the last pass is written.
@@ -353,14 +399,30 @@ def render_sequence(
     return session.report
 
 
-def _passes_fingerprint(job: RenderJob, frames: list[int], digest: str) -> str:
-    """What the intermediate passes depend on: settings, the exact source files, the range."""
+def _state_store(
+    job: RenderJob, frames: list[int], digest: str, node: StyleTransferNode
+) -> StateStore | None:
+    """Where finished frames leave their exact state (None: nowhere to keep it, or nothing to keep)."""
+    if node.multipass or not node.offsets:
+        return None  # multi-pass keeps its passes in a DiskPassStore; feed-forward frames are independent
+    if job.state_dir is not None:
+        key = job.state_key or fingerprint(digest, job.layer, job.precision, str(node.device), __version__)
+        return StateStore(job.state_dir, key)
+    if job.cache_dir is None:
+        return None
+    key = job.state_key or _passes_fingerprint(job, frames, digest, job.precision, str(node.device))
+    return StateStore(Path(job.cache_dir) / "state" / key[:24], key, fresh=not job.resume)
+
+
+def _passes_fingerprint(job: RenderJob, frames: list[int], digest: str, *more: object) -> str:
+    """What the intermediate passes (or the temporal state) depend on: settings, the exact source
+    files, the range."""
     sources = []
     for frame in frames:
         path = job.source.path(frame)
         stat = path.stat()
         sources.append((str(path.resolve()), stat.st_size, stat.st_mtime_ns))
-    return fingerprint(digest, job.layer, frames, sources, __version__)
+    return fingerprint(digest, job.layer, frames, sources, __version__, *more)
 
 
 def _detail(stats: FrameStats | None) -> str:
@@ -407,7 +469,13 @@ class _FrameWriter:
         attributes = {**self.attributes, **transform_attributes(in_space, self.out_space)}
         out_path = self.job.output.path(frame)
         out_path.parent.mkdir(parents=True, exist_ok=True)
+        work = self.job.work_dir
         started = time.perf_counter()
-        write_frame(out_path, rgba, like=image, attributes=attributes)
+        target = out_path if work is None else work / out_path.name
+        write_frame(target, rgba, like=image, attributes=attributes)
+        if work is not None:
+            os.replace(target, out_path)  # published whole: the same rename as above
         report.times.write += time.perf_counter() - started
         report.written.append(frame)
+        if self.job.on_published is not None:
+            self.job.on_published(frame, out_path)
