@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "engine": 4,
     "training": 5,  # `vst-node train`: builds on the engine's VGG and losses
     "faces": 6,
+    "farm": 6,  # a face too (farm rendering on top of the render job); faces.cli dispatches to it
     "ofx": 7,  # an adapter: nothing in the core imports it
     "api": 7,
     "__main__": 7,

@@ -1,4 +1,4 @@
-"""The `vst-node` command: render, presets, train, demo.
+"""The `vst-node` command: render, presets, train, demo, farm.
 
 Exit codes: 0 success, 2 usage (bad arguments, --set or --frames syntax), 1 bad input or a failed
 frame, 130 interrupted (finished frames are kept; `--resume` continues).
@@ -121,6 +121,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     demo.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+
+    from vst_node.farm.cli import add_farm_parser  # argparse only: the engines load on `farm submit`
+
+    add_farm_parser(sub)
     return parser
 
 
@@ -210,13 +214,27 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.output, width, height, args.frames, args.preset, overrides, args.device)
 
 
+def _cmd_farm(args: argparse.Namespace) -> int:
+    from vst_node.farm.cli import run_farm
+
+    return run_farm(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:2] == ["farm", "plan"]:  # IN -o OUT pairs repeat: argparse reads those only intermixed
+        from vst_node.farm.cli import plan_parser
+
+        args = plan_parser().parse_intermixed_args(argv[2:])
+        args.command, args.farm_command = "farm", "plan"
+    else:
+        args = parser.parse_args(argv)
     for item in getattr(args, "overrides", []):
         if "=" not in item:
             parser.error(f"--set {item!r}: expected KEY=VALUE, e.g. weights.style=200")
-    commands = {"render": _cmd_render, "presets": _cmd_presets, "train": _cmd_train, "demo": _cmd_demo}
+    commands = {"render": _cmd_render, "presets": _cmd_presets, "train": _cmd_train, "demo": _cmd_demo,
+                "farm": _cmd_farm}  # fmt: skip
     try:
         return commands[args.command](args)
     except UsageError as exc:

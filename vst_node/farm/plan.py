@@ -1,0 +1,281 @@
+"""The chunk plan: which shots, which frames per task, and how chunks meet, for any farm engine.
+
+A plan is plain data (JSON) that every engine reads the same way: Dask turns it into a task graph,
+OpenCue into an outline. Each shot's frames are cut into chunks of N frames. With a method whose
+frames depend on the previous one (the optimisation with its temporal terms), the first frame of
+every chunk is an *anchor*: stylized once, on its own, before the chunks; a chunk starts from its
+anchor's exact state and steers its last frames into the next chunk's anchor (engine.plans.LeadIn),
+so that no boundary shows. Frames of the fast network are independent: chunks need no anchors.
+A multi-pass preset needs the whole range at once: its shot is one chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from vst_node import __version__
+from vst_node.engine.multipass import fingerprint
+from vst_node.engine.node import STYLIZED_SECTIONS
+from vst_node.engine.plans import temporal_offsets
+from vst_node.errors import InputError
+from vst_node.faces.render import RenderJob, check_inputs, output_pattern
+from vst_node.io.sequence import SequencePattern, parse_frame_range
+from vst_node.settings import Preset, load_preset, preset_digest
+
+PLAN_FORMAT = "vst-node-farm-plan/1"
+DEFAULT_CHUNK = 25
+DEFAULT_LEAD_IN = 8  # frames steered into the next anchor (the boundary pair gets 1/(span+1) of the gap)
+FARM_FOLDER = ".vst-farm"  # beside each shot's output: the shot's state, task folders and journal
+ANCHOR, CHUNK = "anchor", "chunk"
+
+
+@dataclass(frozen=True)
+class ShotRequest:
+    """One shot as the user names it: source, output, optional frames, layer and name."""
+
+    source: str
+    output: str
+    frames: str | None = None
+    layer: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of farm work: an anchor frame, or a chunk of frames starting at its anchor."""
+
+    shot: str
+    kind: str  # ANCHOR or CHUNK
+    first: int  # the task's first frame: its id within the shot (and OpenCue's #IFRAME#)
+    frames: tuple[int, ...]
+    needs: tuple[int, ...] = ()  # anchor frames (their tasks) this task starts from or leads into
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}:{self.first}"
+
+
+@dataclass
+class ShotPlan:
+    name: str
+    source: str  # absolute sequence pattern
+    output: str  # absolute sequence pattern
+    frames: list[int]
+    layer: str | None = None
+    chunks: list[list[int]] = field(default_factory=list)
+    anchors: list[int] = field(default_factory=list)  # empty: chunks are independent
+
+    @property
+    def folder(self) -> Path:
+        """The shot's farm folder, beside its output (same file system: frames are renamed in)."""
+        return SequencePattern.parse(self.output).path(self.frames[0]).parent / FARM_FOLDER / self.name
+
+    def tasks(self, every_chunk: bool = False) -> list[Task]:
+        """Anchors first (chunks need them), then the chunks. A chunk that is its anchor alone has
+        nothing left to do: it is left out unless every_chunk (an OpenCue layer runs every chunk)."""
+        tasks = [Task(self.name, ANCHOR, a, (a,)) for a in self.anchors]
+        for index, chunk in enumerate(self.chunks):
+            if self.anchors and len(chunk) == 1 and not every_chunk:
+                continue
+            needs = self.anchors[index : index + 2] if self.anchors else []
+            tasks.append(Task(self.name, CHUNK, chunk[0], tuple(chunk), tuple(needs)))
+        return tasks
+
+    def next_anchor(self, chunk_first: int) -> int | None:
+        """The anchor after the chunk starting at chunk_first (what its last frames lead into)."""
+        if not self.anchors:
+            return None
+        index = self.anchors.index(chunk_first)
+        return self.anchors[index + 1] if index + 1 < len(self.anchors) else None
+
+
+@dataclass
+class FarmPlan:
+    preset: str  # name or absolute path, as the workers will load it
+    overrides: list[str]
+    preset_digest: str
+    method: str
+    device: str = "auto"
+    precision: str = "float32"
+    chunk: int = DEFAULT_CHUNK
+    lead_in: int = DEFAULT_LEAD_IN
+    cache_dir: str | None = None  # flows; None: each worker's own cache
+    shots: list[ShotPlan] = field(default_factory=list)
+    version: str = __version__
+    id: str = ""
+
+    def shot(self, name: str) -> ShotPlan:
+        for shot in self.shots:
+            if shot.name == name:
+                return shot
+        raise InputError(f"the plan has no shot {name!r} (it has {', '.join(s.name for s in self.shots)})")
+
+    def tasks(self) -> list[Task]:
+        return [task for shot in self.shots for task in shot.tasks()]
+
+    def task(self, shot: str, task_id: str) -> Task:
+        for task in self.shot(shot).tasks(every_chunk=True):
+            if task.id == task_id:
+                return task
+        raise InputError(f"shot {shot!r} has no task {task_id!r} (expected anchor:FRAME or chunk:FRAME)")
+
+    def load_preset(self) -> Preset:
+        """The plan's preset as this machine resolves it; refuses one that differs from the plan's."""
+        preset = load_preset(self.preset, self.overrides)
+        digest = preset_digest(preset, STYLIZED_SECTIONS)
+        if digest != self.preset_digest:
+            raise InputError(
+                f"preset {self.preset!r} resolves to other settings here than when the plan was made"
+                f" (digest {digest[:12]} vs {self.preset_digest[:12]}): every machine must see the same"
+                " preset and style files"
+            )
+        return preset
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        for shot in data["shots"]:
+            shot["frames"] = frame_spec(shot["frames"])
+            shot["chunks"] = [frame_spec(chunk) for chunk in shot["chunks"]]
+        return json.dumps({"format": PLAN_FORMAT, **data}, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, origin: str = "plan") -> FarmPlan:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{origin}: not a farm plan (invalid JSON: {exc})") from exc
+        if not isinstance(data, dict) or data.pop("format", None) != PLAN_FORMAT:
+            raise InputError(f"{origin}: not a vst-node farm plan ({PLAN_FORMAT})")
+        try:
+            shots = [
+                ShotPlan(
+                    **{
+                        **shot,
+                        "frames": parse_frame_range(shot["frames"]),
+                        "chunks": [parse_frame_range(c) for c in shot["chunks"]],
+                    }
+                )
+                for shot in data.pop("shots")
+            ]
+            return cls(**data, shots=shots)
+        except (TypeError, KeyError) as exc:
+            raise InputError(f"{origin}: a farm plan of another version or damaged ({exc})") from exc
+
+
+def read_plan(path: Path) -> FarmPlan:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the plan ({exc.strerror})") from exc
+    return FarmPlan.from_json(text, str(path))
+
+
+def write_plan(plan: FarmPlan, path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(plan.to_json(), encoding="utf-8")
+    temporary.replace(path)
+
+
+def frame_spec(frames: list[int]) -> str:
+    """Every frame as compact runs, `1-25,40,42-50` (parse_frame_range reads it back)."""
+    runs: list[list[int]] = []
+    for frame in frames:
+        if runs and frame == runs[-1][1] + 1:
+            runs[-1][1] = frame
+        else:
+            runs.append([frame, frame])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def make_plan(
+    requests: list[ShotRequest],
+    preset_name: str,
+    overrides: list[str],
+    *,
+    chunk: int = DEFAULT_CHUNK,
+    lead_in: int = DEFAULT_LEAD_IN,
+    device: str = "auto",
+    precision: str = "float32",
+    cache_dir: Path | None = None,
+) -> FarmPlan:
+    """Check every shot as `vst-node render` would (frames present, headers, sizes), then cut them."""
+    if chunk < 1 or lead_in < 0:
+        raise InputError(f"--chunk must be >= 1 and --lead-in >= 0 (got {chunk}, {lead_in})")
+    if not requests:
+        raise InputError("no shots: give IN -o OUT pairs or --shots FILE")
+    preset = load_preset(preset_name, overrides)
+    reference = str(Path(preset_name).resolve()) if _is_path(preset_name) else preset_name
+    plan = FarmPlan(
+        preset=reference,
+        overrides=list(overrides),
+        preset_digest=preset_digest(preset, STYLIZED_SECTIONS),
+        method=preset.method,
+        device=device,
+        precision=precision,
+        chunk=chunk,
+        lead_in=lead_in,
+        cache_dir=str(Path(cache_dir).resolve()) if cache_dir else None,
+    )
+    whole_range = preset.multipass.passes > 1 and preset.method != "feedforward"
+    anchored = bool(temporal_offsets(preset)) and not whole_range
+    names: set[str] = set()
+    outputs: dict[str, str] = {}
+    problems: list[str] = []
+    for request in requests:
+        try:
+            shot = _shot(request, preset, names)
+        except InputError as exc:
+            problems.append(str(exc))
+            continue
+        if shot.output in outputs:
+            problems.append(f"{shot.output}: the output of both {outputs[shot.output]} and {shot.name}")
+            continue
+        outputs[shot.output] = shot.name
+        size = len(shot.frames) if whole_range else chunk
+        shot.chunks = [shot.frames[i : i + size] for i in range(0, len(shot.frames), size)]
+        shot.anchors = [c[0] for c in shot.chunks] if anchored else []
+        plan.shots.append(shot)
+    if problems:
+        raise InputError("cannot plan:\n  " + "\n  ".join(problems))
+    plan.id = fingerprint(plan.to_json())[:12]
+    return plan
+
+
+def _shot(request: ShotRequest, preset: Preset, names: set[str]) -> ShotPlan:
+    source = SequencePattern.parse(str(Path(request.source).resolve()))
+    output = output_pattern(str(Path(request.output).resolve()), source)
+    if output.is_still:
+        raise InputError(f"{request.output}: a farm output needs a frame number token (####)")
+    job = RenderJob(
+        source=source, output=output, preset=preset, frame_spec=request.frames, layer=request.layer
+    )
+    frames = check_inputs(job)
+    name = _unique(_safe_name(request.name or _stem(output)), names)
+    return ShotPlan(name=name, source=str(source), output=str(output), frames=frames, layer=request.layer)
+
+
+def _stem(pattern: SequencePattern) -> str:
+    name = Path(str(pattern)).name
+    return re.split(r"[._]?(#+|@+|%0?\d*d)", name)[0] or "shot"
+
+
+def _safe_name(name: str) -> str:
+    """Shot names become folder names and OpenCue layer names: letters, digits, `-` and `_`."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or "shot"
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name}_{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _is_path(value: str) -> bool:
+    return value.endswith((".yaml", ".yml")) or "/" in value or "\\" in value

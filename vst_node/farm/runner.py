@@ -1,0 +1,164 @@
+"""One farm task on one machine: `vst-node farm run PLAN --shot S --task chunk:26`.
+
+The task runs the normal render path (faces.render) for its frames, writing each frame in the
+task's own folder and renaming it into the shot's output, which is what makes a frame done. A task
+that is retried or resubmitted skips the frames already in the output and continues from the exact
+float state the last one left in the shot's state store, so it gives the same pixels as a task that
+was never interrupted. Every publish is one line in the shot's journal (published.log).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from vst_node.engine.frame_state import StateStore
+from vst_node.errors import RenderError, VstError
+from vst_node.faces.progress import Progress
+from vst_node.faces.render import RenderJob, default_cache_dir, render_sequence
+from vst_node.farm.plan import CHUNK, FarmPlan, ShotPlan, Task, frame_spec
+from vst_node.io.sequence import SequencePattern
+
+JOURNAL = "published.log"
+
+
+class FarmTaskError(VstError):
+    """A farm task failed; the message says which shot, task and frame, and why."""
+
+
+@dataclass(frozen=True)
+class TaskPaths:
+    """Where one task keeps its files (all inside the shot's farm folder)."""
+
+    folder: Path  # the task's private work folder
+
+    @property
+    def done(self) -> Path:
+        return self.folder / "done.json"
+
+    @property
+    def failed(self) -> Path:
+        return self.folder / "failed.json"
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "log.txt"
+
+    @property
+    def attempts(self) -> Path:
+        return self.folder / "attempts.log"
+
+
+def task_paths(shot: ShotPlan, task: Task) -> TaskPaths:
+    return TaskPaths(shot.folder / "tasks" / f"{task.kind}-{task.first}")
+
+
+def state_store(plan: FarmPlan, shot: ShotPlan) -> StateStore:
+    """The shot's exact states: anchors (kept), and each chunk's latest frames (while it runs)."""
+    return StateStore(shot.folder / "state", _state_key(plan, shot))
+
+
+def _state_key(plan: FarmPlan, shot: ShotPlan) -> str:
+    return f"{plan.id}|{shot.name}|{plan.precision}"
+
+
+def run_task(plan: FarmPlan, shot_name: str, task_id: str, progress: Progress | None = None) -> dict:
+    """Render one task to the end; returns its summary (also written to done.json).
+
+    Raises FarmTaskError when a frame fails or a frame the task needs is not finished."""
+    shot = plan.shot(shot_name)
+    task = plan.task(shot_name, task_id)
+    paths = task_paths(shot, task)
+    paths.folder.mkdir(parents=True, exist_ok=True)
+    paths.failed.unlink(missing_ok=True)
+    _append(paths.attempts, {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()})
+    try:
+        summary = _render(plan, shot, task, paths, progress)
+    except VstError as exc:
+        message = f"shot {shot.name}, {task.id}: {exc}"
+        _write_json(paths.failed, {"message": message, "time": time.time()})
+        raise FarmTaskError(message) from exc
+    _write_json(paths.done, summary)
+    return summary
+
+
+def _render(plan: FarmPlan, shot: ShotPlan, task: Task, paths: TaskPaths, progress: Progress | None) -> dict:
+    preset = plan.load_preset()
+    output = SequencePattern.parse(shot.output)
+    store = state_store(plan, shot)
+    for anchor in task.needs:
+        if not output.path(anchor).exists() or store.load(anchor) is None:
+            raise RenderError(
+                f"anchor frame {anchor} is not finished (its output and exact state are needed first:"
+                f" the engine must run anchor:{anchor} before this task)"
+            )
+    lead_in = None
+    if task.kind == CHUNK and (following := shot.next_anchor(task.first)) is not None:
+        span = min(plan.lead_in, len(task.frames) - 1)
+        lead_in = (following, span) if span > 0 else None
+    journal = shot.folder / JOURNAL
+
+    def published(frame: int, path: Path) -> None:
+        _append(journal, {"frame": frame, "task": task.id, "host": socket.gethostname(), "pid": os.getpid()})
+
+    job = RenderJob(
+        source=SequencePattern.parse(shot.source),
+        output=output,
+        preset=preset,
+        frame_spec=frame_spec(list(task.frames)),
+        layer=shot.layer,
+        device=plan.device,
+        precision=plan.precision,
+        resume=True,  # what is in the output is done; a retry continues after it
+        cache_dir=Path(plan.cache_dir) if plan.cache_dir else default_cache_dir(),
+        state_dir=store.root,
+        state_key=store.key,
+        keep_states=frozenset(shot.anchors),
+        lead_in=lead_in,
+        work_dir=paths.folder,
+        on_published=published,
+    )
+    started = time.perf_counter()
+    report = render_sequence(job, progress or Progress(len(task.frames)))
+    if report.failed:
+        frame, message = next(iter(report.failed.items()))
+        raise RenderError(f"frame {frame}: {message}")
+    store.discard(f for f in task.frames if f not in shot.anchors)  # nothing continues from them now
+    return {
+        "shot": shot.name,
+        "task": task.id,
+        "written": report.written,
+        "skipped": report.skipped,
+        "seconds": round(time.perf_counter() - started, 3),
+        "host": socket.gethostname(),
+    }
+
+
+def read_journal(shot: ShotPlan) -> list[dict]:
+    """Every publish of the shot, in order (a frame published twice would show twice)."""
+    try:
+        lines = (shot.folder / JOURNAL).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _append(path: Path, record: dict) -> None:
+    """One JSON line, appended in a single write (O_APPEND: concurrent writers do not interleave)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = (json.dumps(record) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    os.replace(temporary, path)
