@@ -58,7 +58,7 @@ def add_farm_parser(sub: argparse._SubParsersAction) -> None:
     run = fsub.add_parser("run", help="run one task of a plan here (what the farm's workers run)")
     run.add_argument("plan", type=Path)
     run.add_argument("--shot", required=True)
-    run.add_argument("--task", required=True, help="anchor:FRAME or chunk:FRAME")
+    run.add_argument("--task", required=True, help="anchors:FRAME or chunk:FRAME (the task's first frame)")
 
 
 def plan_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -101,6 +101,12 @@ def plan_parser(add_help: bool = True) -> argparse.ArgumentParser:
     )
     plan.add_argument("--precision", default="float32", choices=PRECISION_CHOICES)
     plan.add_argument("--cache-dir", type=Path, help="shared flow cache (default: each worker's own)")
+    plan.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads per task (default: all cores). A retried chunk is bit-identical to an"
+        " uninterrupted one when the thread count and the kind of processor are the same",
+    )
 
     return plan
 
@@ -131,6 +137,7 @@ def _plan(args: argparse.Namespace) -> int:
         device=args.device,
         precision=args.precision,
         cache_dir=args.cache_dir,
+        threads=args.threads,
     )
     write_plan(plan, args.json_path)
     print(_describe(plan))
@@ -140,7 +147,8 @@ def _plan(args: argparse.Namespace) -> int:
 
 def _describe(plan) -> str:
     seams = (
-        f"chunks start from anchors, the last {plan.lead_in} frames lead into the next"
+        f"anchors rendered first, in order; chunks start from one and their last {plan.lead_in} frames"
+        " lead into the next"
         if any(s.anchors for s in plan.shots)
         else "frames are independent: no anchors"
     )

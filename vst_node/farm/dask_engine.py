@@ -1,7 +1,7 @@
 """Submitting a plan to a Dask distributed cluster (`pip install vst-node[farm]`).
 
-Each task of the plan becomes one Dask task (anchors before the chunks that start from or lead
-into them), run by `tasks.run_task_in_child` on a worker. Tasks are fire-and-forget: the cluster
+Each task of the plan becomes one Dask task (a shot's anchors before the chunks that start from
+and lead into them), run by `tasks.run_task_in_child` on a worker. Tasks are fire-and-forget: the cluster
 goes on when the submitting command ends or is interrupted; `--wait` only watches. Task keys
 come from the plan, so submitting the same plan again never duplicates work that is queued, and
 tasks whose frames are all on disk are not submitted at all.
@@ -80,11 +80,9 @@ def submit(
             if all(output.path(f).exists() for f in task.frames):
                 result.already_done.append(key)
                 continue
-            after = [
-                futures[k]
-                for k in (f"vst-{plan.id}-{task.shot}-anchor-{a}" for a in task.needs)
-                if k in futures
-            ]
+            first_anchor = plan.shot(task.shot).anchors[:1]
+            anchors = f"vst-{plan.id}-{task.shot}-anchors-{first_anchor[0]}" if task.needs else None
+            after = [futures[anchors]] if anchors in futures else []  # not submitted: done already
             futures[key] = client.submit(
                 task_function,
                 plan_path,
@@ -134,9 +132,14 @@ def _watch(client, plan, futures, result, stream, lost_after, poll, scheduler) -
                     stream.write(f"{shot.name}: {shot.published}/{shot.frames} frames\n")
                     stream.flush()
                 last[shot.name] = shot.published
-            if not pending:
-                break
-            if client.status != "running" or any(f.status == "lost" for f in pending):
+            # A lost scheduler cancels the futures (or leaves them lost) and the client reconnecting.
+            dropped = any(f.status in ("lost", "cancelled") for f in futures.values())
+            gone = dropped or client.status != "running"
+            if not gone:
+                away_since = None
+                if not pending:
+                    break
+            else:
                 away_since = away_since or time.monotonic()
                 if time.monotonic() - away_since > lost_after:
                     raise SchedulerError(
@@ -144,8 +147,8 @@ def _watch(client, plan, futures, result, stream, lost_after, poll, scheduler) -
                         " When it is back, run the same `vst-node farm submit` again: it continues"
                         " after them"
                     )
-            else:
-                away_since = None
+                time.sleep(poll)
+                continue
             try:
                 wait_for(pending, timeout=poll, return_when="FIRST_COMPLETED")
             except TimeoutError:

@@ -4,8 +4,8 @@ opencue-pycue).
 One job per plan; per shot, one layer over the shot's frame range chunked by the plan's chunk
 size, whose frames run `vst-node farm run PLAN --shot S --task chunk:#IFRAME#` (OpenCue puts a
 chunk's first frame in #IFRAME#: a chunk's first frame is its id in the plan). When the chunks
-start from anchors, the anchors are a layer of their own (one frame each) that the shot's layer
-waits for. Device cuda asks for one GPU per frame and the `gpu` tag. Without a Cuebot to talk to,
+start from anchors, the anchors are a layer of their own, rendered in order by one task, that the
+shot's layer waits for. Device cuda asks for one GPU per frame and the `gpu` tag. Without a Cuebot to talk to,
 the job spec (OpenCue's XML) is written instead, which is what the tests check.
 """
 
@@ -53,9 +53,9 @@ def build_outline(
         if shot.anchors:
             anchors = Shell(
                 f"{shot.name}_anchors",
-                command=command("anchor:#IFRAME#"),
+                command=command("anchors:#IFRAME#"),
                 range=frame_spec(shot.anchors),
-                chunk=1,
+                chunk=len(shot.anchors),
                 **device_args,
             )
             job.add_layer(anchors)

@@ -3,10 +3,12 @@
 A plan is plain data (JSON) that every engine reads the same way: Dask turns it into a task graph,
 OpenCue into an outline. Each shot's frames are cut into chunks of N frames. With a method whose
 frames depend on the previous one (the optimisation with its temporal terms), the first frame of
-every chunk is an *anchor*: stylized once, on its own, before the chunks; a chunk starts from its
-anchor's exact state and steers its last frames into the next chunk's anchor (engine.plans.LeadIn),
-so that no boundary shows. Frames of the fast network are independent: chunks need no anchors.
-A multi-pass preset needs the whole range at once: its shot is one chunk.
+every chunk is an *anchor*, and one task per shot renders the anchors first, as a sequence of its
+own (every Nth frame, each continuing from the one before along the flow between them), so that
+neighbouring anchors already agree. Then the chunks run in parallel: each starts from its anchor's
+exact state and steers its last frames into the next anchor (engine.plans.LeadIn), which spreads
+what difference is left over those frames instead of one boundary pair. Frames of the fast network
+are independent: chunks need no anchors. A multi-pass preset needs the whole range: one chunk.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from vst_node.settings import Preset, load_preset, preset_digest
 
 PLAN_FORMAT = "vst-node-farm-plan/1"
 DEFAULT_CHUNK = 25
-DEFAULT_LEAD_IN = 8  # frames steered into the next anchor (the boundary pair gets 1/(span+1) of the gap)
+DEFAULT_LEAD_IN = 8  # frames steered into the next anchor (each pair gets about 1/(span+1) of the gap)
 FARM_FOLDER = ".vst-farm"  # beside each shot's output: the shot's state, task folders and journal
-ANCHOR, CHUNK = "anchor", "chunk"
+ANCHORS, CHUNK = "anchors", "chunk"
 
 
 @dataclass(frozen=True)
@@ -45,13 +47,13 @@ class ShotRequest:
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of farm work: an anchor frame, or a chunk of frames starting at its anchor."""
+    """One unit of farm work: a shot's anchors (in order), or a chunk of frames after its anchor."""
 
     shot: str
-    kind: str  # ANCHOR or CHUNK
+    kind: str  # ANCHORS or CHUNK
     first: int  # the task's first frame: its id within the shot (and OpenCue's #IFRAME#)
     frames: tuple[int, ...]
-    needs: tuple[int, ...] = ()  # anchor frames (their tasks) this task starts from or leads into
+    needs: tuple[int, ...] = ()  # anchor frames this chunk starts from or leads into (the anchors task)
 
     @property
     def id(self) -> str:
@@ -74,9 +76,9 @@ class ShotPlan:
         return SequencePattern.parse(self.output).path(self.frames[0]).parent / FARM_FOLDER / self.name
 
     def tasks(self, every_chunk: bool = False) -> list[Task]:
-        """Anchors first (chunks need them), then the chunks. A chunk that is its anchor alone has
-        nothing left to do: it is left out unless every_chunk (an OpenCue layer runs every chunk)."""
-        tasks = [Task(self.name, ANCHOR, a, (a,)) for a in self.anchors]
+        """The anchors first (chunks need them), then the chunks. A chunk that is its anchor alone
+        has nothing left to do: it is left out unless every_chunk (an OpenCue layer runs every chunk)."""
+        tasks = [Task(self.name, ANCHORS, self.anchors[0], tuple(self.anchors))] if self.anchors else []
         for index, chunk in enumerate(self.chunks):
             if self.anchors and len(chunk) == 1 and not every_chunk:
                 continue
@@ -103,6 +105,9 @@ class FarmPlan:
     chunk: int = DEFAULT_CHUNK
     lead_in: int = DEFAULT_LEAD_IN
     cache_dir: str | None = None  # flows; None: each worker's own cache
+    # CPU threads per task (None: torch's choice, the machine's cores). Bit-identical retries need
+    # the same arithmetic, so the same thread count (and the same kind of CPU or GPU) everywhere.
+    threads: int | None = None
     shots: list[ShotPlan] = field(default_factory=list)
     version: str = __version__
     id: str = ""
@@ -120,7 +125,7 @@ class FarmPlan:
         for task in self.shot(shot).tasks(every_chunk=True):
             if task.id == task_id:
                 return task
-        raise InputError(f"shot {shot!r} has no task {task_id!r} (expected anchor:FRAME or chunk:FRAME)")
+        raise InputError(f"shot {shot!r} has no task {task_id!r} (expected anchors:FRAME or chunk:FRAME)")
 
     def load_preset(self) -> Preset:
         """The plan's preset as this machine resolves it; refuses one that differs from the plan's."""
@@ -202,10 +207,13 @@ def make_plan(
     device: str = "auto",
     precision: str = "float32",
     cache_dir: Path | None = None,
+    threads: int | None = None,
 ) -> FarmPlan:
     """Check every shot as `vst-node render` would (frames present, headers, sizes), then cut them."""
-    if chunk < 1 or lead_in < 0:
-        raise InputError(f"--chunk must be >= 1 and --lead-in >= 0 (got {chunk}, {lead_in})")
+    if chunk < 1 or lead_in < 0 or (threads is not None and threads < 1):
+        raise InputError(
+            f"--chunk and --threads must be >= 1, --lead-in >= 0 (got {chunk}, {threads}, {lead_in})"
+        )
     if not requests:
         raise InputError("no shots: give IN -o OUT pairs or --shots FILE")
     preset = load_preset(preset_name, overrides)
@@ -220,6 +228,7 @@ def make_plan(
         chunk=chunk,
         lead_in=lead_in,
         cache_dir=str(Path(cache_dir).resolve()) if cache_dir else None,
+        threads=threads,
     )
     whole_range = preset.multipass.passes > 1 and preset.method != "feedforward"
     anchored = bool(temporal_offsets(preset)) and not whole_range

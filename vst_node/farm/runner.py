@@ -5,6 +5,10 @@ task's own folder and renaming it into the shot's output, which is what makes a 
 that is retried or resubmitted skips the frames already in the output and continues from the exact
 float state the last one left in the shot's state store, so it gives the same pixels as a task that
 was never interrupted. Every publish is one line in the shot's journal (published.log).
+
+A task holds a lock on its folder while it runs: a second run of the same task (the engine lost
+track of the first, or two submissions overlap) waits until the first has stopped, then skips what
+it published, so that no frame is written twice.
 """
 
 from __future__ import annotations
@@ -13,8 +17,17 @@ import json
 import os
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no task lock
+    fcntl = None  # type: ignore[assignment]
+
+import torch
 
 from vst_node.engine.frame_state import StateStore
 from vst_node.errors import RenderError, VstError
@@ -52,6 +65,10 @@ class TaskPaths:
     def attempts(self) -> Path:
         return self.folder / "attempts.log"
 
+    @property
+    def lock(self) -> Path:
+        return self.folder / "lock"
+
 
 def task_paths(shot: ShotPlan, task: Task) -> TaskPaths:
     return TaskPaths(shot.folder / "tasks" / f"{task.kind}-{task.first}")
@@ -74,16 +91,36 @@ def run_task(plan: FarmPlan, shot_name: str, task_id: str, progress: Progress | 
     task = plan.task(shot_name, task_id)
     paths = task_paths(shot, task)
     paths.folder.mkdir(parents=True, exist_ok=True)
-    paths.failed.unlink(missing_ok=True)
-    _append(paths.attempts, {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()})
-    try:
-        summary = _render(plan, shot, task, paths, progress)
-    except VstError as exc:
-        message = f"shot {shot.name}, {task.id}: {exc}"
-        _write_json(paths.failed, {"message": message, "time": time.time()})
-        raise FarmTaskError(message) from exc
-    _write_json(paths.done, summary)
+    with _exclusive(paths.lock, progress):
+        paths.failed.unlink(missing_ok=True)
+        _append(paths.attempts, {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()})
+        try:
+            summary = _render(plan, shot, task, paths, progress)
+        except VstError as exc:
+            message = f"shot {shot.name}, {task.id}: {exc}"
+            _write_json(paths.failed, {"message": message, "time": time.time()})
+            raise FarmTaskError(message) from exc
+        _write_json(paths.done, summary)
     return summary
+
+
+@contextmanager
+def _exclusive(path: Path, progress: Progress | None) -> Iterator[None]:
+    """Hold the task's lock (released by the kernel if this process dies)."""
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            note = f"{path.parent.name}: another run of this task is still going; waiting for it to stop"
+            (progress.message if progress else print)(note)
+            fcntl.lockf(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.lockf(handle, fcntl.LOCK_UN)
 
 
 def _render(plan: FarmPlan, shot: ShotPlan, task: Task, paths: TaskPaths, progress: Progress | None) -> dict:
@@ -94,7 +131,7 @@ def _render(plan: FarmPlan, shot: ShotPlan, task: Task, paths: TaskPaths, progre
         if not output.path(anchor).exists() or store.load(anchor) is None:
             raise RenderError(
                 f"anchor frame {anchor} is not finished (its output and exact state are needed first:"
-                f" the engine must run anchor:{anchor} before this task)"
+                f" the engine must run anchors:{shot.anchors[0]} before this task)"
             )
     lead_in = None
     if task.kind == CHUNK and (following := shot.next_anchor(task.first)) is not None:
@@ -123,7 +160,13 @@ def _render(plan: FarmPlan, shot: ShotPlan, task: Task, paths: TaskPaths, progre
         on_published=published,
     )
     started = time.perf_counter()
-    report = render_sequence(job, progress or Progress(len(task.frames)))
+    threads = torch.get_num_threads()
+    if plan.threads:
+        torch.set_num_threads(plan.threads)
+    try:
+        report = render_sequence(job, progress or Progress(len(task.frames)))
+    finally:
+        torch.set_num_threads(threads)
     if report.failed:
         frame, message = next(iter(report.failed.items()))
         raise RenderError(f"frame {frame}: {message}")
