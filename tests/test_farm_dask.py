@@ -21,6 +21,8 @@ import pytest
 
 distributed = pytest.importorskip("distributed", reason="the farm extra (dask distributed) is not installed")
 
+from benchkit.cluster import LocalCluster  # noqa: E402
+
 from vst_node.faces.progress import Progress  # noqa: E402
 from vst_node.farm.dask_engine import SchedulerError, submit  # noqa: E402
 from vst_node.farm.plan import ShotRequest, make_plan, write_plan  # noqa: E402
@@ -33,94 +35,13 @@ pytestmark = pytest.mark.slow
 
 # Slow enough per frame that a chunk can be caught mid-way, fast enough for CI.
 BUDGET = ["optimiser.iterations_first=12", "optimiser.iterations=24", "optimiser.tolerance_window=24"]
-DASK = [sys.executable, "-m", "distributed.cli"]
-
-
-class Cluster:
-    """A Dask scheduler and workers as real processes, each in its own process group."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.scheduler_file = folder / "scheduler.json"
-        self.scheduler: subprocess.Popen | None = None
-        self.workers: list[subprocess.Popen] = []
-
-    def _start(self, *args: str, log: str) -> subprocess.Popen:
-        handle = open(self.folder / log, "ab")  # noqa: SIM115 - closed with the process
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
-        return subprocess.Popen(
-            list(args), stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-
-    def start_scheduler(self) -> str:
-        self.scheduler_file.unlink(missing_ok=True)
-        self.scheduler = self._start(
-            sys.executable,
-            "-m",
-            "distributed.cli.dask_scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--no-dashboard",
-            "--scheduler-file",
-            str(self.scheduler_file),
-            log="scheduler.log",
-        )
-        deadline = time.monotonic() + 60
-        while not self.scheduler_file.exists():
-            assert self.scheduler.poll() is None, (self.folder / "scheduler.log").read_text()
-            assert time.monotonic() < deadline, "the scheduler did not start"
-            time.sleep(0.1)
-        time.sleep(0.2)
-        return json.loads(self.scheduler_file.read_text())["address"]
-
-    def start_workers(self, count: int) -> None:
-        first = len(self.workers)
-        for index in range(first, first + count):
-            self.workers.append(
-                self._start(
-                    sys.executable,
-                    "-m",
-                    "distributed.cli.dask_worker",
-                    "--scheduler-file",
-                    str(self.scheduler_file),
-                    "--nthreads",
-                    "1",
-                    "--no-nanny",
-                    "--no-dashboard",
-                    "--host",
-                    "127.0.0.1",
-                    "--name",
-                    f"w{index}",
-                    "--death-timeout",
-                    "10",
-                    log=f"worker{index}.log",
-                )
-            )
-        address = json.loads(self.scheduler_file.read_text())["address"]
-        with distributed.Client(address, timeout=30) as client:
-            client.wait_for_workers(sum(w.poll() is None for w in self.workers), timeout=60)
-
-    def stop(self) -> None:
-        processes = [*self.workers, *([self.scheduler] if self.scheduler else [])]
-        for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for process in processes:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
 
 
 @pytest.fixture()
 def cluster(tmp_path):
     folder = tmp_path / "cluster"
     folder.mkdir()
-    running = Cluster(folder)
+    running = LocalCluster(folder)
     yield running
     running.stop()
 

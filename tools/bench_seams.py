@@ -24,11 +24,13 @@ from io import StringIO
 from pathlib import Path
 
 import numpy as np
+import torch
 from benchkit.machine import banner, write_results
 from benchkit.options import add_options
 from benchkit.sintel import load_clip
 
-from vst_node.engine.evaluation import Clip, shot_clip
+from vst_node.engine.evaluation import Clip, shot_clip, style_content_losses
+from vst_node.engine.stylize import Stylizer
 from vst_node.faces.progress import Progress
 from vst_node.faces.render import RenderJob, render_sequence
 from vst_node.farm.plan import ShotRequest, make_plan
@@ -100,6 +102,7 @@ def measure(clip: Clip, args, root: Path) -> dict:
     source = write_clip(clip, root / "in")
     boundaries = set(range(chunk - 1, n - 1, chunk))  # pair i -> i+1 with i+1 a chunk's first frame
     rows = {}
+    stylizer = Stylizer(load_preset(args.preset, args.overrides), torch.device(args.device))
     ways = (
         ("uninterrupted", n, 0),
         ("naive cut", chunk, None),
@@ -116,11 +119,26 @@ def measure(clip: Clip, args, root: Path) -> dict:
         errors = pair_errors(clip, frames)
         span = min(lead, chunk - 1)
         leading = {i for b in boundaries for i in range(b - span, b)} if size < n else set()
+        shipped = min(args.lead_in, chunk - 1)  # the same frames in every row, for comparison
+        lead_frames = {f for b in boundaries for f in range(b - shipped + 1, b + 1)}  # led into an anchor
+        style = [
+            style_content_losses(stylizer, [frame], [clip.frames[i]])[0] for i, frame in enumerate(frames)
+        ]
         rows[name] = {
+            "style_lead_in_frames": _mean([v for i, v in enumerate(style) if i in lead_frames]),
+            "style_other_frames": _mean([v for i, v in enumerate(style) if i not in lead_frames]),
             "pairs": {str(i): e for i, e in errors.items()},
             "boundary": _mean([e for i, e in errors.items() if i in boundaries]),
+            # the first pair inside the next chunk: the anchor settles as a first frame does
+            "after_boundary": _mean([e for i, e in errors.items() if i - 1 in boundaries]),
             "lead_in_pairs": _mean([e for i, e in errors.items() if i in leading]),
-            "ordinary": _mean([e for i, e in errors.items() if i not in boundaries and i not in leading]),
+            "ordinary": _mean(
+                [
+                    e
+                    for i, e in errors.items()
+                    if i not in boundaries and i not in leading and i - 1 not in boundaries
+                ]
+            ),
             "seconds": round(seconds, 2),
         }
     whole = rows["uninterrupted"]["pairs"]
@@ -152,16 +170,20 @@ def format_table(results: list[dict]) -> str:
         return "-" if value is None else f"{value:.5f}"
 
     lines = [
-        "| clip | chunking | boundary pair | lead-in pairs | ordinary pairs | boundary / ordinary | s |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| clip | chunking | boundary pair | the pair after | lead-in pairs | ordinary pairs"
+        " | boundary / ordinary | style loss, lead-in frames / others | s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in results:
         for name, row in result["rows"].items():
             ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}x"
+            lead, other = row["style_lead_in_frames"], row["style_other_frames"]
+            style = "-" if lead is None or not other else f"{lead / other:.2f}x"
             label = name if name == "uninterrupted" else f"{name} ({result['chunk']}-frame chunks)"
             lines.append(
-                f"| {result['clip']} | {label} | {cell(row['boundary'])} | {cell(row['lead_in_pairs'])}"
-                f" | {cell(row['ordinary'])} | {ratio} | {row['seconds']:.0f} |"
+                f"| {result['clip']} | {label} | {cell(row['boundary'])} | {cell(row['after_boundary'])}"
+                f" | {cell(row['lead_in_pairs'])}"
+                f" | {cell(row['ordinary'])} | {ratio} | {style} | {row['seconds']:.0f} |"
             )
     return "\n".join(lines)
 

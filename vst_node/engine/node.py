@@ -163,6 +163,9 @@ class StyleTransferNode:
         self._network: FeedForwardStylizer | None = None
         self._stylized_digest = preset_digest(preset, STYLIZED_SECTIONS)
         self._lead_in: LeadIn | None = None
+        # Every frame gets the first frame's budget: for sequences whose frames lie far apart (a
+        # farm shot's anchors, each started from the last warped across a whole chunk).
+        self.full_budget = False
 
     # -- parameters ---------------------------------------------------------------------------
 
@@ -328,7 +331,7 @@ class StyleTransferNode:
                 try:
                     for frame in run:
                         plan = sequential_plan(self._preset, self._schedule, self._finished, frame,
-                                               self._lead_in)  # fmt: skip
+                                               self._lead_in, self.full_budget)  # fmt: skip
                         self._remember(frame, self._render_frame(plan, fetch))
                 finally:
                     self._pinned = set()
@@ -363,8 +366,13 @@ class StyleTransferNode:
         network = self._network_ready().stylize if uses_network(self._preset) else None
         init = start_image(self._preset, t, content, nearest, previous, own, network)
         terms: list[TemporalTerm] = warped.terms if warped and plan.temporal_loss else []
+        toward = None
         if plan.lead is not None:
-            init, terms = self._lead_towards(t, plan.lead, init, terms, fetch)
+            toward = self._warped_anchor(t, plan.lead, fetch)
+            init = (1.0 - toward.weights) * init + toward.weights * toward.warped
+            if terms:
+                terms = [TemporalTerm(term.warped, term.weights * (1.0 - toward.weights)) for term in terms]
+                terms.append(toward)
         started = time.perf_counter()
         report = None
         if self.on_iterations is not None:
@@ -373,30 +381,22 @@ class StyleTransferNode:
         result = self._optimise(content, init, terms, plan.iterations, report)
         self.stats[t] = stats.finished(result, time.perf_counter() - started)
         self.total_iterations += result.iterations
+        if toward is not None:
+            # The optimisation gives back part of the pull (the style terms re-sharpen the blend);
+            # the result is blended once more, so the difference left at the boundary is the share
+            # the lead-in plans, whatever the budget (plans.LeadIn).
+            return (1.0 - toward.weights) * result.image + toward.weights * toward.warped
         return result.image
 
-    def _lead_towards(
-        self,
-        t: int,
-        lead: tuple[int, np.ndarray, float],
-        init: torch.Tensor,
-        terms: list[TemporalTerm],
-        fetch: Fetch,
-    ) -> tuple[torch.Tensor, list[TemporalTerm]]:
-        """Move the start and the temporal target `share` of the way to the warped anchor, where the
-        flow from the anchor is reliable (plans.LeadIn)."""
+    def _warped_anchor(self, t: int, lead: tuple[int, np.ndarray, float], fetch: Fetch) -> TemporalTerm:
+        """The lead-in anchor warped onto frame t, weighted by its share times the flow's reliability."""
         anchor, result, share = lead
         p = self._preset
         toward = warp_neighbours(
             t, [(0, anchor, result)], lambda f: self._source(f, fetch), self.flows, p.flow,
             self.mask_blur_sigma, p.temporal.use_mask, self.device,
         ).nearest  # fmt: skip
-        pull = share * toward.weights
-        init = (1.0 - pull) * init + pull * toward.warped
-        if terms:
-            terms = [TemporalTerm(term.warped, term.weights * (1.0 - pull)) for term in terms]
-            terms.append(TemporalTerm(toward.warped, pull))
-        return init, terms
+        return TemporalTerm(toward.warped, share * toward.weights)
 
     def _network_frame(self, content: torch.Tensor, stats: FrameStats, fetch: Fetch) -> torch.Tensor:
         """One forward pass of the trained network (after the shot's statistics, when frozen)."""

@@ -74,9 +74,11 @@ def sequential_plan(
     finished: Mapping[int, np.ndarray],
     t: int,
     lead_in: LeadIn | None = None,
+    full_budget: bool = False,
 ) -> FramePlan:
     """Frame t of the single pass: its finished neighbours, the first frame's budget when it has none;
-    lead_in: the finished frame just after the schedule's last, which its last frames lead into."""
+    lead_in: the finished frame just after the schedule's last, which its last frames lead into;
+    full_budget: every frame gets the first frame's budget (frames far apart, e.g. a farm's anchors)."""
     offsets = temporal_offsets(preset)
     neighbours = [(j, f, finished[f]) for j, f in schedule.neighbours(t, offsets)]
     nxt = schedule.next(t) if uses_previous(preset) else None
@@ -85,7 +87,7 @@ def sequential_plan(
         t=t,
         pass_index=0,
         neighbours=neighbours,
-        iterations=opt.iterations if neighbours else opt.iterations_first,
+        iterations=opt.iterations if neighbours and not full_budget else opt.iterations_first,
         temporal_loss=preset.temporal.enabled,
         upcoming=None if nxt is None else (nxt, [f for _, f in schedule.neighbours(nxt, offsets)]),
         lead=_lead(lead_in, schedule, t) if uses_previous(preset) else None,

@@ -85,6 +85,7 @@ class RenderJob:
     # it must be on the output's file system). A frame is done once it is in the output.
     work_dir: Path | None = None
     on_published: Callable[[int, Path], None] | None = None  # after a frame is in the output
+    full_budget: bool = False  # every frame gets the first frame's iterations (a farm shot's anchors)
 
 
 @dataclass
@@ -234,6 +235,7 @@ class RenderSession:
         self.passes = job.preset.multipass.passes if self.node.multipass else 1
         self.progress = progress or Progress(len(self.frames) * self.passes)
         self.node.begin_sequence(self.frames)
+        self.node.full_budget = job.full_budget
         self.node.on_iterations = self.progress.iterations
         attributes = {
             "Software": f"vst-node {__version__}",

@@ -33,7 +33,7 @@ from vst_node.engine.frame_state import StateStore
 from vst_node.errors import RenderError, VstError
 from vst_node.faces.progress import Progress
 from vst_node.faces.render import RenderJob, default_cache_dir, render_sequence
-from vst_node.farm.plan import CHUNK, FarmPlan, ShotPlan, Task, frame_spec
+from vst_node.farm.plan import ANCHORS, CHUNK, FarmPlan, ShotPlan, Task, frame_spec
 from vst_node.io.sequence import SequencePattern
 
 JOURNAL = "published.log"
@@ -158,6 +158,7 @@ def _render(plan: FarmPlan, shot: ShotPlan, task: Task, paths: TaskPaths, progre
         lead_in=lead_in,
         work_dir=paths.folder,
         on_published=published,
+        full_budget=task.kind == ANCHORS,  # each anchor starts from one warped across a whole chunk
     )
     started = time.perf_counter()
     threads = torch.get_num_threads()
