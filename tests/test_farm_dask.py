@@ -23,10 +23,9 @@ distributed = pytest.importorskip("distributed", reason="the farm extra (dask di
 
 from benchkit.cluster import LocalCluster  # noqa: E402
 
-from vst_node.faces.progress import Progress  # noqa: E402
 from vst_node.farm.dask_engine import SchedulerError, submit  # noqa: E402
 from vst_node.farm.plan import ShotRequest, make_plan, write_plan  # noqa: E402
-from vst_node.farm.runner import read_journal, run_task  # noqa: E402
+from vst_node.farm.runner import read_journal  # noqa: E402
 from vst_node.farm.status import plan_progress  # noqa: E402
 from vst_node.io.image_io import read_frame  # noqa: E402
 from vst_node.io.synthetic import make_shot, write_shot  # noqa: E402
@@ -113,9 +112,24 @@ def test_a_worker_killed_mid_chunk_the_chunk_reruns_elsewhere(cluster, tmp_path)
     assert sorted(frames) == list(range(1, 9)), frames  # every frame exactly once
     assert len((shot.folder / "tasks" / "chunk-1" / "attempts.log").read_text().splitlines()) == 2
     # Bit-identical to the same plan run without interruption (here, without an engine).
-    _twin_path, twin = make_plan_file(tmp_path / "twin", [("a", source)])
+    # Each task in a process of its own, as on the farm (a process's caches carry its arithmetic).
+    twin_path, twin = make_plan_file(tmp_path / "twin", [("a", source)])
     for task in twin.tasks():
-        run_task(twin, task.shot, task.id, Progress(1, stream=StringIO(), tty=False))
+        command = [
+            sys.executable,
+            "-m",
+            "vst_node",
+            "farm",
+            "run",
+            str(twin_path),
+            "--shot",
+            "a",
+            "--task",
+            task.id,
+        ]
+        subprocess.run(
+            command, check=True, capture_output=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"}
+        )
     for frame in range(1, 9):
         ours = read_frame(tmp_path / "out" / f"a.{frame:04d}.exr").rgba
         reference = read_frame(tmp_path / "twin" / "out" / f"a.{frame:04d}.exr").rgba
@@ -182,3 +196,23 @@ def test_the_scheduler_gone_is_a_clear_error_and_submitting_again_resumes(cluste
     assert not result.failed
     frames = sorted(e["frame"] for e in read_journal(shot))
     assert frames == list(range(1, 9)), frames  # resumed: each frame written once
+
+
+def test_a_cuda_plan_asks_dask_for_a_gpu(cluster, tmp_path):
+    source = shot_on_disk(tmp_path / "in", frames=2, seed=5)
+    requests = [ShotRequest(source, str(tmp_path / "out" / "a.####.exr"))]
+    plan = make_plan(requests, "default", BUDGET, chunk=2, device="cuda")
+    plan_path = tmp_path / "plan.json"
+    write_plan(plan, plan_path)
+    address = cluster.start_scheduler()
+    cluster.start_workers(1)  # started without --resources GPU=1: it must not take the task
+    submission = submit(plan, str(plan_path), address, stream=StringIO())
+    with distributed.Client(address, timeout=30) as client:
+        time.sleep(2)
+        info = client.run_on_scheduler(
+            lambda dask_scheduler: {
+                k: (ts.state, dict(ts.resource_restrictions or {})) for k, ts in dask_scheduler.tasks.items()
+            }
+        )
+    assert info[submission.submitted[0]] == ("no-worker", {"GPU": 1}), info
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.exr"))

@@ -93,7 +93,7 @@ def test_every_problem_is_reported_before_anything_is_planned(two_shots, tmp_pat
     message = str(caught.value)
     assert "5" in message and "missing" in message.lower()
     assert "frame number token" in message
-    with pytest.raises(InputError, match="chunk must be >= 1"):
+    with pytest.raises(InputError, match="--chunk and --threads must be >= 1"):
         make_plan(shots[1:2], "default", [], chunk=0)
 
 
