@@ -27,6 +27,7 @@ from vst_node.farm.dask_engine import SchedulerError, submit  # noqa: E402
 from vst_node.farm.plan import ShotRequest, make_plan, write_plan  # noqa: E402
 from vst_node.farm.runner import read_journal  # noqa: E402
 from vst_node.farm.status import plan_progress  # noqa: E402
+from vst_node.farm.tasks import task_command  # noqa: E402
 from vst_node.io.image_io import read_frame  # noqa: E402
 from vst_node.io.synthetic import make_shot, write_shot  # noqa: E402
 
@@ -115,18 +116,7 @@ def test_a_worker_killed_mid_chunk_the_chunk_reruns_elsewhere(cluster, tmp_path)
     # Each task in a process of its own, as on the farm (a process's caches carry its arithmetic).
     twin_path, twin = make_plan_file(tmp_path / "twin", [("a", source)])
     for task in twin.tasks():
-        command = [
-            sys.executable,
-            "-m",
-            "vst_node",
-            "farm",
-            "run",
-            str(twin_path),
-            "--shot",
-            "a",
-            "--task",
-            task.id,
-        ]
+        command = task_command(str(twin_path), "a", task.id)
         subprocess.run(
             command, check=True, capture_output=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"}
         )

@@ -20,6 +20,7 @@ from vst_node.faces.progress import Progress
 from vst_node.faces.render import RenderJob, render_sequence
 from vst_node.farm.plan import ShotRequest, make_plan
 from vst_node.farm.runner import FarmTaskError, read_journal, run_task, state_store, task_paths
+from vst_node.farm.tasks import task_command
 from vst_node.io.image_io import read_frame
 from vst_node.io.sequence import SequencePattern
 from vst_node.io.synthetic import make_shot, write_shot
@@ -92,18 +93,7 @@ def test_a_chunk_killed_and_rerun_gives_the_same_pixels(shot_source, tmp_path):
     run_task(plan, "s", "anchors:1", quiet(2))
     plan_path = tmp_path / "plan.json"
     plan_path.write_text(plan.to_json())
-    command = [
-        sys.executable,
-        "-m",
-        "vst_node",
-        "farm",
-        "run",
-        str(plan_path),
-        "--shot",
-        "s",
-        "--task",
-        "chunk:1",
-    ]
+    command = task_command(str(plan_path), "s", "chunk:1")
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not (tmp_path / "cut" / "s.0002.exr").exists():
