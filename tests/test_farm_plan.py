@@ -34,8 +34,9 @@ def test_chunks_anchors_and_tasks(two_shots, tmp_path):
         ShotRequest(a, str(tmp_path / "out/a.####.exr")),
         ShotRequest(b, str(tmp_path / "out/b.####.exr")),
     ]
-    plan = make_plan(shots, "default", list(TINY), chunk=3, lead_in=2)
+    plan = make_plan(shots, "default", list(TINY), chunk=3, lead_in=2, anchor_step=3)
     first, second = plan.shots
+    assert plan.lead_in == 2 and make_plan(shots, "default", list(TINY), chunk=3).lead_in == 2  # the chunk
     assert (first.name, second.name) == ("a", "b")
     assert first.chunks == [[1, 2, 3], [4, 5, 6], [7]]
     assert first.anchors == [1, 4, 7]
@@ -51,6 +52,10 @@ def test_chunks_anchors_and_tasks(two_shots, tmp_path):
         7,
     )  # OpenCue runs every chunk: it resolves, with nothing to do
     assert second.frames == [11, 12, 13] and second.anchors == [11]
+    # Key frames between the anchors: the anchors task walks every second frame, publishing anchors.
+    stepped = make_plan(shots, "default", list(TINY), chunk=3, anchor_step=2).shots[0]
+    assert stepped.anchors == [1, 4, 7] and stepped.keyframes == [1, 3, 4, 6, 7]
+    assert stepped.tasks()[0].frames == (1, 3, 4, 6, 7)
     assert first.folder == tmp_path / "out" / ".vst-farm" / "a"
     with pytest.raises(InputError, match="no task 'chunk:2'"):
         plan.task("a", "chunk:2")
@@ -93,7 +98,7 @@ def test_every_problem_is_reported_before_anything_is_planned(two_shots, tmp_pat
     message = str(caught.value)
     assert "5" in message and "missing" in message.lower()
     assert "frame number token" in message
-    with pytest.raises(InputError, match="--chunk and --threads must be >= 1"):
+    with pytest.raises(InputError, match="--chunk, --anchor-step and --threads must be >= 1"):
         make_plan(shots[1:2], "default", [], chunk=0)
 
 

@@ -43,13 +43,14 @@ def shot_source(tmp_path_factory):
     return write_shot(shot, folder, name="sh", first_frame=1), shot
 
 
-def plan_for(source: str, out: Path, *, chunk: int = 4, lead_in: int = 3, overrides=TINY, cache=None):
+def plan_for(source: str, out: Path, *, chunk: int = 4, lead_in: int = 3, overrides=TINY, cache=None, step=4):
     return make_plan(
         [ShotRequest(source, str(out / "s.####.exr"))],
         "default",
         list(overrides),
         chunk=chunk,
         lead_in=lead_in,
+        anchor_step=step,
         device="cpu",
         cache_dir=cache or out.parent / "cache",
     )
@@ -66,8 +67,9 @@ def pixels(out: Path, frames) -> dict[int, np.ndarray]:
 
 def test_tasks_publish_every_frame_once_and_keep_only_the_anchor_states(shot_source, tmp_path):
     source, _shot = shot_source
-    plan = plan_for(source, tmp_path / "out")
+    plan = plan_for(source, tmp_path / "out", step=2)
     shot = plan.shots[0]
+    assert shot.keyframes == [1, 3, 5]  # the anchors task walks 1, 3, 5 and publishes 1 and 5
     with pytest.raises(FarmTaskError, match="anchor frame 1 is not finished"):
         run_task(plan, "s", "chunk:1", quiet())  # the anchors come first
     assert (
@@ -77,7 +79,11 @@ def test_tasks_publish_every_frame_once_and_keep_only_the_anchor_states(shot_sou
     run_all(plan)
     journal = read_journal(shot)
     assert sorted(entry["frame"] for entry in journal) == list(range(1, 9))  # each exactly once
-    assert [e["task"] for e in journal[:2]] == ["anchors:1", "anchors:1"]  # frames 1 and 5 first
+    assert [(e["task"], e["frame"]) for e in journal[:3]] == [
+        ("anchors:1", 1),
+        ("anchors:1", 5),
+        ("chunk:1", 2),
+    ]
     assert state_store(plan, shot).frames() == [1, 5]  # the chunks' own states are gone
     assert not list((tmp_path / "out").glob(".*.tmp*"))  # nothing half-written left beside the frames
     summary = run_task(plan, "s", "chunk:5", quiet())  # a rerun of a finished chunk writes nothing

@@ -79,6 +79,7 @@ def render(source: str, out: Path, args, chunk: int, lead_in: int) -> tuple[list
         args.overrides,
         chunk=chunk,
         lead_in=lead_in,
+        anchor_step=args.anchor_step,
         device=args.device,
         cache_dir=out.parent / "cache",
     )
@@ -152,6 +153,7 @@ def measure(clip: Clip, args, root: Path) -> dict:
         )
         row["ratio"] = None if row["boundary"] is None or not ordinary else row["boundary"] / ordinary
     return {
+        "anchor_step": args.anchor_step,
         "clip": clip.name,
         "frames": n,
         "chunk": chunk,
@@ -201,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         "--chunk", type=int, default=8, help="built-in shot chunk size (default: %(default)s)"
     )
     parser.add_argument("--lead-in", type=int, default=8, help="the seam's lead-in (default: %(default)s)")
+    parser.add_argument("--anchor-step", type=int, default=4, help="key frames of the anchors (default: 4)")
     parser.add_argument("--scale", type=int, default=4, help="Sintel downscale (default: 4, 256x109)")
     parser.add_argument("--scenes", nargs="*", default=list(SINTEL_SCENES), help="Sintel scenes (none: skip)")
     parser.add_argument(

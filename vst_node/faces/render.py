@@ -86,6 +86,9 @@ class RenderJob:
     work_dir: Path | None = None
     on_published: Callable[[int, Path], None] | None = None  # after a frame is in the output
     full_budget: bool = False  # every frame gets the first frame's iterations (a farm shot's anchors)
+    # Write only these frames (None: all); the others are rendered for the frames after them (a farm
+    # shot's key frames between its anchors), and count as done once a later written frame is there.
+    publish: frozenset[int] | None = None
 
 
 @dataclass
@@ -292,10 +295,10 @@ class RenderSession:
         digest = self.writer.attributes["vst:preset_digest"]
         for index, frame in enumerate(self.frames):
             out_path = job.output.path(frame)
-            if job.resume and out_path.exists():
+            if job.resume and self._done(index):
                 _warn_if_other_settings(out_path, digest, progress)
-                later = self.frames[index + 1 : index + 1 + reach]
-                if any(not job.output.path(f).exists() for f in later):  # a term of a frame to do
+                later = range(index + 1, min(len(self.frames), index + 1 + reach))
+                if any(not self._done(i) for i in later):  # a term of a frame to do
                     self._continue_from(frame, out_path)
                 report.skipped.append(frame)
                 progress.frame_done(frame, skipped=True)
@@ -317,6 +320,15 @@ class RenderSession:
             yield frame
         if self.state is not None and not report.failed and not job.keep_states and job.state_dir is None:
             self.state.remove()  # every frame is in the output: nothing continues from the state
+
+    def _done(self, index: int) -> bool:
+        """Frame index's output is there (or, not published, a later published frame's is)."""
+        publish = self.job.publish
+        frame = self.frames[index]
+        if publish is None or frame in publish:
+            return self.job.output.path(frame).exists()
+        later = [f for f in self.frames[index + 1 :] if f in publish]
+        return bool(later) and self.job.output.path(later[0]).exists()
 
     def _continue_from(self, frame: int, out_path: Path) -> None:
         """A finished frame the next frames read: its exact state, else the written frame."""
@@ -462,6 +474,10 @@ class _FrameWriter:
 
     def write(self, frame: int, stylized: np.ndarray, stats: FrameStats | None) -> None:
         report = self.report
+        if self.job.publish is not None and frame not in self.job.publish:
+            if stats is not None:
+                report.record(stats)
+            return
         image, _rgb, alpha, in_space = self.reader.decoded(frame)
         if stats is not None:
             report.record(stats)

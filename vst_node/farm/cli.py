@@ -89,9 +89,15 @@ def plan_parser(add_help: bool = True) -> argparse.ArgumentParser:
     plan.add_argument(
         "--lead-in",
         type=int,
-        default=8,
         help="frames before each chunk boundary steered into the next chunk's first frame,"
-        " so that the boundary does not show (default: %(default)s)",
+        " so that the boundary does not show (default: the whole chunk; 0: none)",
+    )
+    plan.add_argument(
+        "--anchor-step",
+        type=int,
+        default=4,
+        help="the anchors are rendered first by walking every Nth frame, so that each anchor follows"
+        " the one before along reliable flow (default: %(default)s; the chunk size: anchors alone)",
     )
     plan.add_argument(
         "--device",
@@ -134,6 +140,7 @@ def _plan(args: argparse.Namespace) -> int:
         args.overrides,
         chunk=args.chunk,
         lead_in=args.lead_in,
+        anchor_step=args.anchor_step,
         device=args.device,
         precision=args.precision,
         cache_dir=args.cache_dir,

@@ -4,11 +4,13 @@ A plan is plain data (JSON) that every engine reads the same way: Dask turns it 
 OpenCue into an outline. Each shot's frames are cut into chunks of N frames. With a method whose
 frames depend on the previous one (the optimisation with its temporal terms), the first frame of
 every chunk is an *anchor*, and one task per shot renders the anchors first, as a sequence of its
-own (every Nth frame, each continuing from the one before along the flow between them), so that
-neighbouring anchors already agree. Then the chunks run in parallel: each starts from its anchor's
-exact state and steers its last frames into the next anchor (engine.plans.LeadIn), which spreads
-what difference is left over those frames instead of one boundary pair. Frames of the fast network
-are independent: chunks need no anchors. A multi-pass preset needs the whole range: one chunk.
+own: it walks every few frames (`anchor_step`, the key frames), each continuing from the one before
+along the flow between them, and publishes the anchors, so that neighbouring anchors already agree
+(a flow across a whole chunk would lose most of the picture on a moving shot). Then the chunks
+run in parallel: each starts from its anchor's exact state and steers its last frames into the
+next anchor (engine.plans.LeadIn), which spreads what difference is left over those frames instead
+of one boundary pair. Frames of the fast network are independent: chunks need no anchors. A
+multi-pass preset needs the whole range: one chunk.
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ from vst_node.settings import Preset, load_preset, preset_digest
 
 PLAN_FORMAT = "vst-node-farm-plan/1"
 DEFAULT_CHUNK = 25
-DEFAULT_LEAD_IN = 8  # frames steered into the next anchor (each pair gets about 1/(span+1) of the gap)
+# Frames steered into the next anchor (None: the whole chunk; each pair gets about 1/(span+1) of the
+# gap, and the longer the span, the more alike the two paintings each blend mixes).
+DEFAULT_LEAD_IN: int | None = None
+DEFAULT_ANCHOR_STEP = 4  # frames between the anchors task's key frames (a serial walk of 1/step of the shot)
 FARM_FOLDER = ".vst-farm"  # beside each shot's output: the shot's state, task folders and journal
 ANCHORS, CHUNK = "anchors", "chunk"
 
@@ -69,6 +74,7 @@ class ShotPlan:
     layer: str | None = None
     chunks: list[list[int]] = field(default_factory=list)
     anchors: list[int] = field(default_factory=list)  # empty: chunks are independent
+    keyframes: list[int] = field(default_factory=list)  # the anchors task's walk (anchors included)
 
     @property
     def folder(self) -> Path:
@@ -78,7 +84,7 @@ class ShotPlan:
     def tasks(self, every_chunk: bool = False) -> list[Task]:
         """The anchors first (chunks need them), then the chunks. A chunk that is its anchor alone
         has nothing left to do: it is left out unless every_chunk (an OpenCue layer runs every chunk)."""
-        tasks = [Task(self.name, ANCHORS, self.anchors[0], tuple(self.anchors))] if self.anchors else []
+        tasks = [Task(self.name, ANCHORS, self.anchors[0], tuple(self.keyframes))] if self.anchors else []
         for index, chunk in enumerate(self.chunks):
             if self.anchors and len(chunk) == 1 and not every_chunk:
                 continue
@@ -103,7 +109,8 @@ class FarmPlan:
     device: str = "auto"
     precision: str = "float32"
     chunk: int = DEFAULT_CHUNK
-    lead_in: int = DEFAULT_LEAD_IN
+    lead_in: int = 0
+    anchor_step: int = DEFAULT_ANCHOR_STEP
     cache_dir: str | None = None  # flows; None: each worker's own cache
     # CPU threads per task (None: torch's choice, the machine's cores). Bit-identical retries need
     # the same arithmetic, so the same thread count (and the same kind of CPU or GPU) everywhere.
@@ -144,6 +151,7 @@ class FarmPlan:
         for shot in data["shots"]:
             shot["frames"] = frame_spec(shot["frames"])
             shot["chunks"] = [frame_spec(chunk) for chunk in shot["chunks"]]
+            shot["keyframes"] = frame_spec(shot["keyframes"])
         return json.dumps({"format": PLAN_FORMAT, **data}, indent=2) + "\n"
 
     @classmethod
@@ -161,6 +169,7 @@ class FarmPlan:
                         **shot,
                         "frames": parse_frame_range(shot["frames"]),
                         "chunks": [parse_frame_range(c) for c in shot["chunks"]],
+                        "keyframes": parse_frame_range(shot["keyframes"]) if shot.get("keyframes") else [],
                     }
                 )
                 for shot in data.pop("shots")
@@ -203,16 +212,19 @@ def make_plan(
     overrides: list[str],
     *,
     chunk: int = DEFAULT_CHUNK,
-    lead_in: int = DEFAULT_LEAD_IN,
+    lead_in: int | None = DEFAULT_LEAD_IN,
+    anchor_step: int = DEFAULT_ANCHOR_STEP,
     device: str = "auto",
     precision: str = "float32",
     cache_dir: Path | None = None,
     threads: int | None = None,
 ) -> FarmPlan:
     """Check every shot as `vst-node render` would (frames present, headers, sizes), then cut them."""
-    if chunk < 1 or lead_in < 0 or (threads is not None and threads < 1):
+    lead_in = chunk - 1 if lead_in is None else lead_in
+    if min(chunk, anchor_step, threads or 1) < 1 or lead_in < 0:
         raise InputError(
-            f"--chunk and --threads must be >= 1, --lead-in >= 0 (got {chunk}, {threads}, {lead_in})"
+            "--chunk, --anchor-step and --threads must be >= 1, --lead-in >= 0"
+            f" (got {chunk}, {anchor_step}, {threads}, {lead_in})"
         )
     if not requests:
         raise InputError("no shots: give IN -o OUT pairs or --shots FILE")
@@ -227,6 +239,7 @@ def make_plan(
         precision=precision,
         chunk=chunk,
         lead_in=lead_in,
+        anchor_step=anchor_step,
         cache_dir=str(Path(cache_dir).resolve()) if cache_dir else None,
         threads=threads,
     )
@@ -248,6 +261,10 @@ def make_plan(
         size = len(shot.frames) if whole_range else chunk
         shot.chunks = [shot.frames[i : i + size] for i in range(0, len(shot.frames), size)]
         shot.anchors = [c[0] for c in shot.chunks] if anchored else []
+        if anchored:
+            # Every step-th frame of each chunk from its anchor on, up to the last anchor.
+            walk = [f for c in shot.chunks[:-1] for f in c[::anchor_step]]
+            shot.keyframes = [*walk, shot.anchors[-1]] if len(shot.chunks) > 1 else [shot.anchors[0]]
         plan.shots.append(shot)
     if problems:
         raise InputError("cannot plan:\n  " + "\n  ".join(problems))

@@ -158,7 +158,8 @@ def _render(plan: FarmPlan, shot: ShotPlan, task: Task, paths: TaskPaths, progre
         lead_in=lead_in,
         work_dir=paths.folder,
         on_published=published,
-        full_budget=task.kind == ANCHORS,  # each anchor starts from one warped across a whole chunk
+        full_budget=task.kind == ANCHORS,  # each key frame starts from one warped across several
+        publish=frozenset(shot.anchors) if task.kind == ANCHORS else None,
     )
     started = time.perf_counter()
     threads = torch.get_num_threads()
