@@ -1,4 +1,4 @@
-"""The `vst-node` command: render, presets, train, demo, farm.
+"""The `vst-node` command: render, presets, train, demo, farm, sheet.
 
 Exit codes: 0 success, 2 usage (bad arguments, --set or --frames syntax), 1 bad input or a failed
 frame, 130 interrupted (finished frames are kept; `--resume` continues).
@@ -75,6 +75,26 @@ def _parser() -> argparse.ArgumentParser:
         "--cache-dir", type=Path, help="flow cache folder (default: $VST_NODE_CACHE or ~/.cache/vst-node)"
     )
     render.add_argument("--no-cache", action="store_true", help="keep flows in memory only")
+    render.add_argument(
+        "--contact-sheet",
+        type=Path,
+        metavar="PNG",
+        help="afterwards, write a PNG of source and result for a few frames across the range",
+    )
+
+    sheet = sub.add_parser(
+        "sheet",
+        help="a contact sheet: source and stylized versions of a few frames, one PNG",
+        description="Compare looks at a glance: one column per frame (spread over the range), the source"
+        " on top and each stylized sequence below it, labelled with its preset.",
+    )
+    sheet.add_argument("source", help="the source sequence (pattern)")
+    sheet.add_argument("results", nargs="+", help="stylized sequences of that source (patterns)")
+    sheet.add_argument("-o", "--output", type=Path, required=True, help="PNG to write")
+    sheet.add_argument("--frames", help="frames to choose from (default: all of the source on disk)")
+    sheet.add_argument("--count", type=_positive_int, default=4, help="frames shown (default: %(default)s)")
+    sheet.add_argument("--width", type=_positive_int, default=320, help="tile width, pixels (default: 320)")
+    sheet.add_argument("--layer", help="EXR layer of the source to show")
 
     presets = sub.add_parser("presets", help="list, show or validate style presets")
     psub = presets.add_subparsers(dest="presets_command", required=True)
@@ -156,6 +176,11 @@ def _cmd_render(args: argparse.Namespace) -> int:
         cache_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),
     )
     report = render_sequence(job)
+    if args.contact_sheet and report.ok:
+        from vst_node.faces.sheet import contact_sheet
+
+        contact_sheet(source, [job.output], report.frames, args.contact_sheet, layer=args.layer)
+        print(f"vst-node: contact sheet {args.contact_sheet}", file=sys.stderr)
     t = report.times
     print(
         f"vst-node: {len(report.written)} written, {len(report.skipped)} skipped, {len(report.failed)} failed"
@@ -214,6 +239,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.output, width, height, args.frames, args.preset, overrides, args.device)
 
 
+def _cmd_sheet(args: argparse.Namespace) -> int:
+    from vst_node.faces.sheet import contact_sheet
+    from vst_node.io.sequence import SequencePattern, resolve_frames
+
+    source = SequencePattern.parse(args.source)
+    frames = resolve_frames(source, args.frames)
+    results = [SequencePattern.parse(r) for r in args.results]
+    shown = contact_sheet(source, results, frames, args.output, count=args.count, tile_width=args.width,
+                          layer=args.layer)  # fmt: skip
+    print(f"vst-node: wrote {args.output} (frames {', '.join(map(str, shown))})", file=sys.stderr)
+    return EXIT_OK
+
+
 def _cmd_farm(args: argparse.Namespace) -> int:
     from vst_node.farm.cli import run_farm
 
@@ -234,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         if "=" not in item:
             parser.error(f"--set {item!r}: expected KEY=VALUE, e.g. weights.style=200")
     commands = {"render": _cmd_render, "presets": _cmd_presets, "train": _cmd_train, "demo": _cmd_demo,
-                "farm": _cmd_farm}  # fmt: skip
+                "farm": _cmd_farm, "sheet": _cmd_sheet}  # fmt: skip
     try:
         return commands[args.command](args)
     except UsageError as exc:

@@ -13,8 +13,9 @@ import numpy as np
 
 from vst_node.faces.progress import Progress
 from vst_node.faces.render import RenderJob, render_sequence
+from vst_node.faces.sheet import contact_sheet
 from vst_node.io.colour import LINEAR_SPACE, to_network
-from vst_node.io.image_io import read_frame, write_image
+from vst_node.io.image_io import read_frame
 from vst_node.io.sequence import SequencePattern
 from vst_node.io.synthetic import load_ground_truth, make_shot, write_shot
 from vst_node.ops.metrics import mean_temporal_error
@@ -27,15 +28,6 @@ DEMO_OVERRIDES = ("optimiser.iterations_first=150", "optimiser.iterations=60")
 def _network_rgb(path: Path) -> np.ndarray:
     """A linear EXR frame as the network (and the metric) sees it."""
     return to_network(read_frame(path).rgba, LINEAR_SPACE)[0]
-
-
-def _preview(paths_in: list[Path], paths_out: list[Path], destination: Path) -> None:
-    """Source frames over stylized frames, sRGB PNG, for a quick look."""
-    rows = []
-    for paths in (paths_in, paths_out):
-        tiles = [np.clip(_network_rgb(p), 0, 1) for p in paths]
-        rows.append(np.concatenate(tiles, axis=1))
-    write_image(destination, np.concatenate(rows, axis=0), colorspace=None, pixel_type="uint8")
 
 
 def run_demo(
@@ -64,8 +56,7 @@ def run_demo(
     sources = [_network_rgb(source.path(f)) for f in frames]
     error = mean_temporal_error(stylized, flows, occluded)
     source_error = mean_temporal_error(sources, flows, occluded)
-    picks = frames[:: max(1, len(frames) // 4)][:4]
-    _preview([source.path(f) for f in picks], [output.path(f) for f in picks], folder / "preview.png")
+    contact_sheet(source, [output], frames, folder / "preview.png", tile_width=width)
     print(
         f"demo: stylized frames in {output}\n"
         f"demo: temporal error (mean squared difference along the ground-truth flow) {error:.6f} "
