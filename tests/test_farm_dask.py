@@ -31,6 +31,8 @@ from vst_node.farm.tasks import task_command  # noqa: E402
 from vst_node.io.image_io import read_frame  # noqa: E402
 from vst_node.io.synthetic import make_shot, write_shot  # noqa: E402
 
+from .test_farm_run import _alive  # noqa: E402
+
 pytestmark = pytest.mark.slow
 
 # Slow enough per frame that a chunk can be caught mid-way, fast enough for CI.
@@ -75,14 +77,6 @@ def wait_until(condition, timeout: float, what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def _parent(pid: int) -> int:

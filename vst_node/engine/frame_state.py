@@ -11,13 +11,13 @@ read, so a state is never taken for a frame rendered another way.
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+
+from vst_node.io.atomic import atomic_file, write_text_atomic
 
 _KEY_FILE = "key"
 
@@ -37,7 +37,7 @@ class StateStore:
             for path in self.root.glob("*.npy"):
                 path.unlink(missing_ok=True)
         if stored != key:
-            _write_text_atomic(self.root / _KEY_FILE, key)
+            write_text_atomic(self.root / _KEY_FILE, key)
 
     def _stored_key(self) -> str | None:
         try:
@@ -50,14 +50,8 @@ class StateStore:
 
     def save(self, frame: int, result: np.ndarray) -> None:
         """Store frame's result; a reader never sees half a file."""
-        path = self._path(frame)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            with open(temporary, "wb") as handle:
-                np.save(handle, np.ascontiguousarray(result, np.float32), allow_pickle=False)
-            os.replace(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
+        with atomic_file(self._path(frame)) as handle:
+            np.save(handle, np.ascontiguousarray(result, np.float32), allow_pickle=False)
 
     def load(self, frame: int) -> np.ndarray | None:
         """frame's result, or None when this store does not have it (or holds another lineage's)."""
@@ -85,8 +79,3 @@ class StateStore:
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)

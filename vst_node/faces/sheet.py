@@ -12,7 +12,7 @@ import numpy as np
 
 from vst_node.errors import InputError
 from vst_node.io.colour import input_colorspace, output_colorspace, to_network
-from vst_node.io.image_io import read_frame, write_image
+from vst_node.io.image_io import Frame, read_frame, write_image
 from vst_node.io.sequence import SequencePattern
 
 DEFAULT_COUNT = 4
@@ -33,10 +33,9 @@ def pick_frames(frames: Sequence[int], count: int = DEFAULT_COUNT) -> list[int]:
     return [frames[round(i * step)] for i in range(count)]
 
 
-def _display(path: Path, space: str | None, layer: str | None = None) -> np.ndarray:
+def _display(image: Frame, space: str) -> np.ndarray:
     """A frame as sRGB-encoded RGB in [0, 1] (what a viewer shows)."""
-    image = read_frame(path, layer)
-    rgb, _alpha = to_network(image.rgba, space or input_colorspace(image, "auto"))
+    rgb, _alpha = to_network(image.rgba, space)
     return np.clip(np.nan_to_num(rgb), 0.0, 1.0)
 
 
@@ -72,10 +71,12 @@ def contact_sheet(
         for frame in picked:
             path = pattern.path(frame)
             if pattern is source:
-                rgb, name = _display(path, None, layer), "source"
+                image = read_frame(path, layer)
+                rgb, name = _display(image, input_colorspace(image, "auto")), "source"
             else:
-                rgb = _display(path, output_colorspace(path))
-                name = read_frame(path).spec.get_string_attribute("vst:preset") or pattern.path(frame).stem
+                image = read_frame(path)
+                rgb = _display(image, output_colorspace(path))
+                name = image.spec.get_string_attribute("vst:preset") or path.stem
             tiles.append(_tile(rgb, tile_width, f"{name}  frame {frame}"))
         height = max(t.shape[0] for t in tiles)
         tiles = [np.pad(t, ((0, height - t.shape[0]), (0, 0), (0, 0))) for t in tiles]

@@ -26,8 +26,10 @@ from vst_node.engine.node import STYLIZED_SECTIONS
 from vst_node.engine.plans import temporal_offsets
 from vst_node.errors import InputError
 from vst_node.faces.render import RenderJob, check_inputs, output_pattern
+from vst_node.io.atomic import write_text_atomic
 from vst_node.io.sequence import SequencePattern, parse_frame_range
 from vst_node.settings import Preset, load_preset, preset_digest
+from vst_node.settings.loading import looks_like_path
 
 PLAN_FORMAT = "vst-node-farm-plan/1"
 DEFAULT_CHUNK = 25
@@ -188,11 +190,7 @@ def read_plan(path: Path) -> FarmPlan:
 
 
 def write_plan(plan: FarmPlan, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(plan.to_json(), encoding="utf-8")
-    temporary.replace(path)
+    write_text_atomic(Path(path), plan.to_json())
 
 
 def frame_spec(frames: list[int]) -> str:
@@ -229,7 +227,7 @@ def make_plan(
     if not requests:
         raise InputError("no shots: give IN -o OUT pairs or --shots FILE")
     preset = load_preset(preset_name, overrides)
-    reference = str(Path(preset_name).resolve()) if _is_path(preset_name) else preset_name
+    reference = str(Path(preset_name).resolve()) if looks_like_path(preset_name) else preset_name
     plan = FarmPlan(
         preset=reference,
         overrides=list(overrides),
@@ -302,6 +300,3 @@ def _unique(name: str, taken: set[str]) -> str:
     taken.add(candidate)
     return candidate
 
-
-def _is_path(value: str) -> bool:
-    return value.endswith((".yaml", ".yml")) or "/" in value or "\\" in value

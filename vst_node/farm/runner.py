@@ -34,6 +34,7 @@ from vst_node.errors import RenderError, VstError
 from vst_node.faces.progress import Progress
 from vst_node.faces.render import RenderJob, default_cache_dir, render_sequence
 from vst_node.farm.plan import ANCHORS, CHUNK, FarmPlan, ShotPlan, Task, frame_spec
+from vst_node.io.atomic import write_text_atomic
 from vst_node.io.sequence import SequencePattern
 
 JOURNAL = "published.log"
@@ -203,7 +204,6 @@ def _append(path: Path, record: dict) -> None:
         os.close(fd)
 
 
+
 def _write_json(path: Path, data: dict) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(temporary, path)
+    write_text_atomic(path, json.dumps(data, indent=1))

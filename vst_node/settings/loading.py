@@ -155,7 +155,8 @@ def _named(name: str, exclude: Iterable[Path] = ()) -> Path | None:
     return None
 
 
-def _looks_like_path(value: str | Path) -> bool:
+def looks_like_path(value: str | Path) -> bool:
+    """Whether a preset reference names a file rather than a preset by name."""
     text = str(value)
     return isinstance(value, Path) or "/" in text or os.sep in text or text.endswith((".yaml", ".yml"))
 
@@ -363,7 +364,7 @@ def _build_section(
 
 def _locate(name_or_path: str | Path) -> Path:
     text = str(name_or_path)
-    if _looks_like_path(name_or_path) or Path(text).is_file():
+    if looks_like_path(name_or_path) or Path(text).is_file():
         path = Path(text).expanduser()
         if not path.is_file() and path.name == text and _named(path.stem):  # "ink.yaml" from anywhere
             return _named(path.stem)  # type: ignore[return-value]
