@@ -36,6 +36,8 @@ def _shifted_pair(dx: int, dy: int) -> tuple[np.ndarray, np.ndarray]:
 ALL_SETTINGS = [FlowSettings("dis", p) for p in DIS_PRESETS] + [
     FlowSettings("deepflow"),
     FlowSettings("farneback"),
+    FlowSettings("matched"),
+    FlowSettings("auto"),
 ]
 
 

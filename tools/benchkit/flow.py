@@ -26,6 +26,8 @@ SETTINGS = [
     *(FlowSettings("dis", preset) for preset in DIS_PRESETS),
     FlowSettings("deepflow"),
     FlowSettings("farneback"),
+    FlowSettings("matched"),
+    FlowSettings("auto"),
 ]
 BACKENDS = [settings.key() for settings in SETTINGS]
 TARGET_SIZE = (1024, 436)  # the targets are per pair at full Sintel resolution

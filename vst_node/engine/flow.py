@@ -1,6 +1,7 @@
-"""Optical flow between two frames through OpenCV (DIS, DeepFlow, Farneback).
+"""Optical flow between two frames through OpenCV (DIS, DeepFlow, Farneback, matched, auto).
 
-This is the only module that touches OpenCV's flow code; everything per-pixel after the flow
+This module and engine.flow_matched (the large-displacement backend) are the only ones that touch
+OpenCV's flow code; everything per-pixel after the flow
 (warping, reliability weights) is torch. The flow runs on the CPU, often in a background thread
 while the main thread optimises the previous frame, so OpenCV objects are kept per thread
 (they are not thread safe).
@@ -10,11 +11,14 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
+from vst_node.engine import flow_matched
 from vst_node.settings.schema import FlowSettings
 
 _DIS_PRESET_IDS = {
@@ -51,6 +55,8 @@ def to_gray_u8(rgb: np.ndarray) -> np.ndarray:
 
 
 _local = threading.local()
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 def _dis(preset: str) -> cv2.DISOpticalFlow:
@@ -79,8 +85,13 @@ def _check_inputs(src: np.ndarray, dst: np.ndarray, settings: FlowSettings) -> N
 
 
 def compute_flow(src: np.ndarray, dst: np.ndarray, settings: FlowSettings) -> np.ndarray:
-    """Dense flow (H,W,2) float32, (u, v) = (x, y) in pixels, with src(p) ≈ dst(p + flow(p))."""
+    """Dense flow (H,W,2) float32, (u, v) = (x, y) in pixels, with src(p) ≈ dst(p + flow(p)).
+
+    `matched` and `auto` need both directions whatever is asked: they compute the pair.
+    """
     _check_inputs(src, dst, settings)
+    if settings.backend in PAIRED_BACKENDS:
+        return flow_pair(src, dst, settings)[0]
     src = np.ascontiguousarray(src)
     dst = np.ascontiguousarray(dst)
     if settings.backend == "dis":
@@ -130,12 +141,52 @@ def flow_pair(
     has more than one CPU; the result is the same as computing them one after the other.
     """
     _check_inputs(prev_gray, cur_gray, settings)  # errors surface here, not on the helper thread
+    if settings.backend in PAIRED_BACKENDS:
+        return _paired(prev_gray, cur_gray, settings)
+    return _both_directions(prev_gray, cur_gray, settings)
+
+
+def _run_concurrently(first: Callable[[], T], second: Callable[[], U]) -> tuple[T, U]:
+    """(first(), second()), the second on a helper thread where there is a second CPU."""
     if (os.cpu_count() or 1) < 2:
-        return compute_flow(prev_gray, cur_gray, settings), compute_flow(cur_gray, prev_gray, settings)
-    backward = _helpers().submit(compute_flow, cur_gray, prev_gray, settings)
+        return first(), second()
+    later = _helpers().submit(second)
     try:
-        forward = compute_flow(prev_gray, cur_gray, settings)
+        result = first()
     except BaseException:
-        backward.cancel()
+        later.cancel()
         raise
-    return forward, backward.result()
+    return result, later.result()
+
+
+def _both_directions(
+    prev_gray: np.ndarray, cur_gray: np.ndarray, settings: FlowSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each direction on its own with a single-direction backend (backward on a helper)."""
+    return _run_concurrently(
+        lambda: compute_flow(prev_gray, cur_gray, settings),
+        lambda: compute_flow(cur_gray, prev_gray, settings),
+    )
+
+
+# Backends that need both directions of a pair before either is final.
+PAIRED_BACKENDS = ("matched", "auto")
+
+
+def uses_matches(forward: np.ndarray, backward: np.ndarray) -> bool:
+    """auto's choice: whether DIS's pair lost the motion (too many pixels where forward and
+    backward disagree) and the matched backend should take over."""
+    return flow_matched.disagreeing_share(forward, backward) > flow_matched.AUTO_MAX_DISAGREEING_SHARE
+
+
+def _paired(
+    prev_gray: np.ndarray, cur_gray: np.ndarray, settings: FlowSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """matched: DIS's pair, then matches fused with it; auto: the same, only where DIS's pair
+    disagrees with itself (slow shots keep DIS's speed)."""
+    dis_settings = FlowSettings("dis", settings.dis_preset)
+    forward, backward = _both_directions(prev_gray, cur_gray, dis_settings)
+    if settings.backend == "auto" and not uses_matches(forward, backward):
+        return forward, backward
+    forward, backward = flow_matched.matched_pair(prev_gray, cur_gray, forward, backward, _run_concurrently)
+    return np.ascontiguousarray(forward, dtype=np.float32), np.ascontiguousarray(backward, dtype=np.float32)

@@ -158,6 +158,46 @@ def make_shot(width: int = 256, height: int = 256, n_frames: int = 12, seed: int
     return SyntheticShot(frames=frames, forward_flow=flows, occluded=occluded)
 
 
+def make_shuffled_shot(
+    width: int = 64, height: int = 48, n_frames: int = 4, seed: int = 0, tile: int = 8
+) -> SyntheticShot:
+    """A shot whose motion no optical flow can follow: each frame is the previous one cut into
+    `tile`-pixel squares and shuffled at random (every square jumps somewhere else).
+
+    The ground truth is exact (each square's jump) and nothing is hidden, except a 1 px band at each
+    square's edge where a bilinear sample would mix two squares. A flow method that sees smooth
+    motion where there is none pulls strokes the wrong way; this is the shot that shows whether the
+    temporal term gives way when the flow is wrong.
+    """
+    if width % tile or height % tile or n_frames < 2:
+        raise ValueError(f"make_shuffled_shot needs a size that is a multiple of tile={tile} and 2 frames")
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    rgb = _background(_scene(seed, width, height), x, y)
+    cols, rows = width // tile, height // tile
+    edge = np.zeros((height, width), bool)
+    for k in (0, tile - 1):
+        edge[k::tile, :] = True
+        edge[:, k::tile] = True
+    frames, flows, occluded = [], [], []
+    for t in range(n_frames):
+        frames.append(np.concatenate([rgb, np.ones((height, width, 1))], axis=2).astype(np.float32))
+        if t == n_frames - 1:
+            break
+        target = rng.permutation(cols * rows)  # square i of frame t lands on square target[i] of t+1
+        moved = np.empty_like(rgb)
+        flow = np.zeros((height, width, 2), np.float32)
+        for i, j in enumerate(target):
+            (ri, ci), (rj, cj) = divmod(i, cols), divmod(int(j), cols)
+            src = np.s_[ri * tile : (ri + 1) * tile, ci * tile : (ci + 1) * tile]
+            moved[rj * tile : (rj + 1) * tile, cj * tile : (cj + 1) * tile] = rgb[src]
+            flow[src] = ((cj - ci) * tile, (rj - ri) * tile)
+        flows.append(flow)
+        occluded.append(edge.copy())
+        rgb = moved
+    return SyntheticShot(frames=frames, forward_flow=flows, occluded=occluded)
+
+
 def write_shot(shot: SyntheticShot, directory: Path, name: str = "shot", first_frame: int = 1001) -> str:
     """Write `<name>.####.exr` (half RGBA, zip, tagged lin_rec709_scene) and `<name>_gt.npz`.
 

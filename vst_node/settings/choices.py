@@ -9,9 +9,13 @@ METHODS: tuple[str, ...] = ("optimise", "feedforward")
 # the whole shot (sampled frames, frozen for the render; Wang et al. 2020), against long-term drift.
 NETWORK_STATISTICS: tuple[str, ...] = ("frame", "shot")
 
-# Optical flow (engine.flow implements each).
-FLOW_BACKENDS: tuple[str, ...] = ("dis", "deepflow", "farneback")
+# Optical flow (engine.flow implements each). matched: descriptor matches interpolated and fused
+# with DIS per pixel, for motion DIS loses (engine.flow_matched); auto: DIS, and matched on the
+# pairs where DIS's forward and backward flows disagree on many pixels.
+FLOW_BACKENDS: tuple[str, ...] = ("dis", "deepflow", "farneback", "matched", "auto")
 DIS_PRESETS: tuple[str, ...] = ("ultrafast", "fast", "medium")
+# The backends that run DIS (with flow.dis_preset) as all or part of their work.
+DIS_BACKENDS: tuple[str, ...] = ("dis", "matched", "auto")
 
 # The style distance between feature distributions (engine.style_loss implements each).
 STYLE_LOSSES: tuple[str, ...] = ("gram", "mean_var", "sliced_wasserstein")

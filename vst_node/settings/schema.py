@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vst_node.settings.choices import DIS_PRESETS, FLOW_BACKENDS
+from vst_node.settings.choices import DIS_BACKENDS, DIS_PRESETS, FLOW_BACKENDS
 
 MIN_SIDE = 16  # VGG-19 pools four times before relu5_1; smaller frames have no relu5 features left
 
@@ -95,8 +95,9 @@ class FlowSettings:
     dis_preset: str = "medium"
 
     def key(self) -> str:
-        """Changes whenever a field that affects the flow changes (the preset only matters for DIS)."""
-        return f"{self.backend}-{self.dis_preset}" if self.backend == "dis" else self.backend
+        """Changes whenever a field that affects the flow changes (the preset only matters for the
+        backends that run DIS)."""
+        return f"{self.backend}-{self.dis_preset}" if self.backend in DIS_BACKENDS else self.backend
 
     def validate(self) -> None:
         """Raise ValueError naming the valid choices; called before any flow is computed."""
@@ -104,7 +105,7 @@ class FlowSettings:
             raise ValueError(
                 f"unknown flow backend {self.backend!r}; expected one of {', '.join(FLOW_BACKENDS)}"
             )
-        if self.backend == "dis" and self.dis_preset not in DIS_PRESETS:
+        if self.backend in DIS_BACKENDS and self.dis_preset not in DIS_PRESETS:
             raise ValueError(
                 f"unknown DIS preset {self.dis_preset!r}; expected one of {', '.join(DIS_PRESETS)}"
             )
