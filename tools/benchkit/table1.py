@@ -51,6 +51,7 @@ METHODS = {
     "warped": "warped-previous init (DIS)",
     "warped_temporal_dis": "warped init + temporal loss (DIS)",
     "warped_temporal_deepflow": "warped init + temporal loss (DeepFlow)",
+    "warped_temporal_matched": "warped init + temporal loss (matched)",
     "long_term": "long-term J={1,2} (DIS)",
     "multipass": "multi-pass (DIS)",
     "pastiche": "pastiche, per frame (peer)",
@@ -146,6 +147,7 @@ def method_presets(base: Preset, budget: Budget) -> dict[str, Preset]:
         "warped": temporal(False),
         "warped_temporal_dis": temporal(True),
         "warped_temporal_deepflow": temporal(True, backend="deepflow"),
+        "warped_temporal_matched": temporal(True, backend="matched"),
         "long_term": replace(base, temporal=replace(base.temporal, offsets=(1, 2))),
         "multipass": replace(
             base,
@@ -270,7 +272,7 @@ def run_sequence_style(
 
     vst_iterates: list[tuple[float, torch.Tensor]] = []
     for key in methods:
-        if key in ("random", "previous", "warped", "warped_temporal_dis", "warped_temporal_deepflow"):
+        if key in ("random", "previous", "warped") or key.startswith("warped_temporal_"):
             traced = vst_iterates if key == PRODUCT and "pastiche" in methods else None
             out, seconds, iterations = later_frame(key, presets[key], traced)
             results[key] = (frame_n, out)
