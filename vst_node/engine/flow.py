@@ -188,5 +188,4 @@ def _paired(
     forward, backward = _both_directions(prev_gray, cur_gray, dis_settings)
     if settings.backend == "auto" and not uses_matches(forward, backward):
         return forward, backward
-    forward, backward = flow_matched.matched_pair(prev_gray, cur_gray, forward, backward, _run_concurrently)
-    return np.ascontiguousarray(forward, dtype=np.float32), np.ascontiguousarray(backward, dtype=np.float32)
+    return flow_matched.matched_pair(prev_gray, cur_gray, forward, backward, _run_concurrently)

@@ -89,20 +89,28 @@ def descriptor_matches(first: np.ndarray, second: np.ndarray) -> tuple[Matches, 
     return passing(knn_ab, best_ba, points_a, points_b), passing(knn_ba, best_ab, points_b, points_a)
 
 
-def warp_image(image: np.ndarray, flow: Flow) -> np.ndarray:
-    """image sampled at p + flow(p) (bilinear, border replicated): the frame brought back along flow."""
+def _positions(flow: Flow) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) = p + flow(p) for every pixel p: where each pixel lands."""
     h, w = flow.shape[:2]
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(
-        image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
+    return xs + flow[..., 0], ys + flow[..., 1]
+
+
+def warp_image(image: np.ndarray, flow: Flow) -> np.ndarray:
+    """image sampled at p + flow(p) (bilinear, border replicated): the frame brought back along flow."""
+    x, y = _positions(flow)
+    return cv2.remap(image, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _leaves_frame(flow: Flow) -> np.ndarray:
     h, w = flow.shape[:2]
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    x, y = xs + flow[..., 0], ys + flow[..., 1]
+    x, y = _positions(flow)
     return (x < 0) | (x > w - 1) | (y < 0) | (y > h - 1)
+
+
+def round_trip_distance(flow: Flow, reverse: Flow) -> np.ndarray:
+    """(H, W) px between a pixel and where flow then reverse bring it back: 0 where they agree."""
+    return np.linalg.norm(flow + warp_image(reverse, flow), axis=2)
 
 
 def consistent_seeds(forward: Flow, backward: Flow) -> tuple[np.ndarray, np.ndarray]:
@@ -171,16 +179,13 @@ def fusion_cost(
     error = np.abs(features_src - warp_image(features_dst, flow)).sum(axis=2)
     error[_leaves_frame(flow)] = _OUTSIDE_COST
     if reverse is not None:
-        round_trip = flow + warp_image(reverse, flow)
-        error += FUSION_FB_WEIGHT * np.minimum(np.linalg.norm(round_trip, axis=2), 20.0)
+        error += FUSION_FB_WEIGHT * np.minimum(round_trip_distance(flow, reverse), 20.0)
     return cv2.boxFilter(error, -1, (FUSION_WINDOW, FUSION_WINDOW))
 
 
-def fuse(
-    src: np.ndarray, dst: np.ndarray, candidates: list[Flow], reverses: list[Flow | None]
-) -> tuple[Flow, np.ndarray]:
-    """(fused flow, label per pixel): each pixel takes the candidate of lowest fusion cost; labels
-    are median-filtered so no candidate wins on isolated pixels, then the field is refined."""
+def fuse(src: np.ndarray, dst: np.ndarray, candidates: list[Flow], reverses: list[Flow | None]) -> Flow:
+    """Each pixel takes the candidate of lowest fusion cost (the choice median-filtered so no
+    candidate wins on isolated pixels), then the fused field is refined."""
     features_src, features_dst = _features(src), _features(dst)
     costs = np.stack(
         [fusion_cost(features_src, features_dst, f, r) for f, r in zip(candidates, reverses, strict=True)]
@@ -188,7 +193,7 @@ def fuse(
     labels = cv2.medianBlur(costs.argmin(axis=0).astype(np.uint8), 5)
     stacked = np.stack(candidates)
     fused = np.take_along_axis(stacked, labels[None, ..., None].astype(np.intp).repeat(2, axis=-1), 0)[0]
-    return refine(src, dst, fused), labels
+    return refine(src, dst, fused)
 
 
 def matched_direction(
@@ -225,7 +230,7 @@ def matched_pair(
     )
     if interp_forward is None or interp_backward is None:
         return dis_forward, dis_backward
-    (forward, _), (backward, _) = run_concurrently(
+    forward, backward = run_concurrently(
         lambda: fuse(first, second, [dis_forward, interp_forward], [dis_backward, interp_backward]),
         lambda: fuse(second, first, [dis_backward, interp_backward], [dis_forward, interp_forward]),
     )
@@ -242,5 +247,4 @@ AUTO_MAX_DISAGREEING_SHARE = 0.10
 def disagreeing_share(forward: Flow, backward: Flow) -> float:
     """Share of pixels whose forward flow, followed by the backward flow there, lands more than
     AUTO_DISAGREE_PX from where it started: cheap evidence that the flow lost the motion."""
-    round_trip = forward + warp_image(backward, forward)
-    return float((np.linalg.norm(round_trip, axis=2) > AUTO_DISAGREE_PX).mean())
+    return float((round_trip_distance(forward, backward) > AUTO_DISAGREE_PX).mean())
