@@ -6,17 +6,18 @@ each finer level with a fraction of the budget, so the fine level starts close t
 
 The loss terms are means, so a coarser level sees the same balance of terms by construction, but a
 VGG feature covers more of a small image: the paper raises the style and temporal weights with the
-resolution (alpha:beta:gamma 1:20:200, 1:40:200, 1:100:400 for three increasing sizes). A coarser
-level therefore lowers them by (area ratio) ** exponent; the preset's weights hold at full size.
+resolution (engine/size_weights.py). A coarser level therefore lowers them by (area ratio) **
+exponent; the weights the frame was given hold at its full size.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import torch
 
 from vst_node.engine.optimise import CancelCheck, OptimiseResult, WindowCallback
+from vst_node.engine.size_weights import scaled_weights
 from vst_node.engine.stylize import Stylizer, Temporal, temporal_terms
 from vst_node.ops.resize import resize
 from vst_node.settings import LossWeights, MultiScaleSettings
@@ -39,13 +40,7 @@ def pyramid_sizes(size: tuple[int, int], settings: MultiScaleSettings) -> list[t
 
 def level_weights(weights: LossWeights, area_ratio: float, settings: MultiScaleSettings) -> LossWeights:
     """The preset's weights for a level with `area_ratio` (<= 1) of the full size's pixels."""
-    if area_ratio >= 1.0:
-        return weights
-    return replace(
-        weights,
-        style=weights.style * area_ratio**settings.style_exponent,
-        temporal=weights.temporal * area_ratio**settings.temporal_exponent,
-    )
+    return weights if area_ratio >= 1.0 else scaled_weights(weights, area_ratio, settings)
 
 
 def level_iterations(iterations: int, levels: int, settings: MultiScaleSettings) -> list[int]:

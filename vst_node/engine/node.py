@@ -27,13 +27,15 @@ from vst_node.engine.device import configure_numerics, resolve_device, resolve_p
 from vst_node.engine.feedforward import FeedForwardStylizer
 from vst_node.engine.flow_cache import FlowCache
 from vst_node.engine.frame_cache import Fetch, FinishedFrames, SourceCache
+from vst_node.engine.give_way import GiveWay
 from vst_node.engine.multipass import MemoryPassStore, PassStore, last_complete_pass, pass_order
 from vst_node.engine.multiscale import stylize_multiscale
 from vst_node.engine.optimise import CancelCheck, OptimiseResult, WindowCallback
 from vst_node.engine.output import finished_image
 from vst_node.engine.plans import FramePlan, LeadIn, pass_plan, sequential_plan, temporal_offsets
 from vst_node.engine.schedule import Schedule
-from vst_node.engine.start import start_image, uses_network
+from vst_node.engine.size_weights import weights_at_size
+from vst_node.engine.start import fresh_start, start_image, uses_network
 from vst_node.engine.stylize import Stylizer, TemporalTerm, clear_style_targets
 from vst_node.engine.temporal_inputs import WarpedNeighbours, image_tensor, prefetch_flows, warp_neighbours
 from vst_node.engine.vgg import caffe_clamp, caffe_preprocess, load_vgg19
@@ -83,6 +85,8 @@ class FrameStats:
     # None without a neighbour. Where it is low the temporal loss holds little and the frame may
     # flicker, which a user can only learn from here.
     reliable: float | None = None
+    # How far the frame leaned on that neighbour (give_way: 1 = fully, 0 = rendered as on its own).
+    trust: float | None = None
 
     def finished(self, result: OptimiseResult, seconds: float) -> FrameStats:
         self.optimise_seconds = seconds
@@ -366,6 +370,15 @@ class StyleTransferNode:
         network = self._network_ready().stylize if uses_network(self._preset) else None
         init = start_image(self._preset, t, content, nearest, previous, own, network)
         terms: list[TemporalTerm] = warped.terms if warped and plan.temporal_loss else []
+        iterations = plan.iterations
+        if warped is not None and own is None:
+            give = GiveWay.for_frame(self._preset, warped.reliable)
+            stats.trust = give.trust
+            if not give.full:  # the flow may be wrong: lean towards the frame on its own
+                p = self._preset
+                init = give.start(init, fresh_start(p.init.first, content, t, p.init, network))
+                terms = give.terms(terms)
+                iterations = max(iterations, give.budget(p.optimiser))
         toward = None
         if plan.lead is not None:
             toward = self._warped_anchor(t, plan.lead, fetch)
@@ -376,9 +389,9 @@ class StyleTransferNode:
         started = time.perf_counter()
         report = None
         if self.on_iterations is not None:
-            callback, budget = self.on_iterations, plan.iterations
+            callback, budget = self.on_iterations, iterations
             report = lambda done, loss: callback(t, done, budget, loss)  # noqa: E731
-        result = self._optimise(content, init, terms, plan.iterations, report)
+        result = self._optimise(content, init, terms, iterations, report)
         self.stats[t] = stats.finished(result, time.perf_counter() - started)
         self.total_iterations += result.iterations
         if toward is not None:
@@ -427,7 +440,8 @@ class StyleTransferNode:
         stylizer = self._stylizer_ready()
         result = stylize_multiscale(
             stylizer, content, init, terms, iterations, self._preset.multiscale, self.cancel,
-            weights=stylizer.weights, on_window=on_window,
+            weights=weights_at_size(stylizer.weights, tuple(content.shape[-2:]), self._preset.multiscale),
+            on_window=on_window,
         )  # fmt: skip
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)

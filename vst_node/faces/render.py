@@ -445,7 +445,12 @@ def _detail(stats: FrameStats | None) -> str:
     if stats.iterations == 0 and stats.reliable is None:  # a network frame: one forward pass
         return f"{stats.optimise_seconds * 1000:.0f} ms"
     detail = f"{stats.iterations} it, {stats.optimise_seconds:.1f}s"
-    return detail if stats.reliable is None else f"{detail}, flow reliable on {stats.reliable:.0%}"
+    if stats.reliable is None:
+        return detail
+    detail = f"{detail}, flow reliable on {stats.reliable:.0%}"
+    if stats.trust is not None and stats.trust < 1.0:  # give_way: the frame leaned less on the flow
+        detail += f", leaning {stats.trust:.0%} on the previous frame"
+    return detail
 
 
 def _stylize(node: StyleTransferNode, reader: SourceReader, job: RenderJob, frame: int) -> np.ndarray:

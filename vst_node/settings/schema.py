@@ -23,6 +23,9 @@ class LossWeights:
     style: float = 100.0
     temporal: float = 1000.0
     tv: float = 1e-3
+    # The long side (pixels) these weights were set for; at other processing sizes style and
+    # temporal weights follow by rule (engine/size_weights.py). None: the same weights at any size.
+    reference_side: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,10 +61,16 @@ class TemporalSettings:
     fill_disoccluded: str = "content"
     offsets: tuple[int, ...] = (1,)  # J of Ruder et al. 4.3: (1,) = short-term only, (1, 2, 4) long-term
     penalty: str = "squared"  # or "absolute": the robust penalty of Ruder's appendix
+    # Give way where the flow tracks little of a frame (engine/give_way.py): trust in the warped
+    # neighbour rises from 0 at this share of reliable pixels ...
+    trust_from: float = 0.3
+    trust_full: float = 0.7  # ... to 1 at this share (both 0: always trust the flow)
 
     def validate(self) -> None:
         if 1 not in self.offsets:
             raise ValueError("temporal.offsets must include 1 (the previous frame)")
+        if self.trust_full < self.trust_from:
+            raise ValueError("temporal.trust_full must be at least temporal.trust_from")
 
 
 @dataclass(frozen=True)
