@@ -414,8 +414,9 @@ class StyleTransferNode:
         hold = torch.ones_like(result.image[:, :1])
         for _ in range(rounds):
             step = None if report is None else (lambda n, loss, before=done: report(before + n, loss))
-            terms = [TemporalTerm(result.image, hold)] if self._preset.temporal.enabled else []
-            result = self._optimise(content, result.image, terms, self._preset.optimiser.iterations, step)
+            start = caffe_clamp(result.image.detach())  # in range, as a finished neighbour is kept
+            terms = [TemporalTerm(start, hold)] if self._preset.temporal.enabled else []
+            result = self._optimise(content, start.clone(), terms, self._preset.optimiser.iterations, step)
             done += result.iterations
             history += result.history
         result.iterations, result.history = done, history
