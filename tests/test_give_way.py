@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
@@ -91,23 +89,3 @@ def test_a_tracked_frame_is_untouched_by_the_give_way() -> None:
     assert node.stats[1].reliable > 0.1 and node.stats[1].trust == 1.0
     without, _ = _render(off, frames, [0, 1])
     np.testing.assert_array_equal(with_give_way[1], without[1])
-
-
-def test_a_first_frame_is_settled_as_later_frames_are() -> None:
-    """optimiser.settle_first: the frame with no neighbour gets `settle_first` more fresh runs of the
-    later budget (progress reports the whole budget); frames with a neighbour are not settled."""
-    frames = _frames(make_shot(48, 32, 2, seed=0))
-    preset = load_preset("default", [*BUDGET, "optimiser.settle_first=2", "optimiser.tolerance=1e-12"])
-    node = StyleTransferNode(preset, cache_dir=None)
-    budgets: dict[int, int] = {}
-    node.on_iterations = lambda t, done, budget, loss: budgets.setdefault(t, budget)
-    node.begin_sequence([0, 1])
-    first = node.render(0, frames.__getitem__)
-    node.render(1, frames.__getitem__)
-    node.close()
-    assert node.stats[0].iterations == 12 + 2 * 5 and budgets[0] == 22
-    assert node.stats[1].iterations == 5
-    plain, _ = _render(replace(preset, optimiser=replace(preset.optimiser, settle_first=0)), frames, [0])
-    assert not np.array_equal(first, plain[0])  # the rounds changed the frame
-    again, _ = _render(preset, frames, [0])
-    np.testing.assert_array_equal(first, again[0])  # deterministic

@@ -387,14 +387,11 @@ class StyleTransferNode:
                 terms = [TemporalTerm(term.warped, term.weights * (1.0 - toward.weights)) for term in terms]
                 terms.append(toward)
         started = time.perf_counter()
-        settle = self._preset.optimiser.settle_first if not plan.neighbours and own is None else 0
         report = None
         if self.on_iterations is not None:
-            callback, budget = self.on_iterations, iterations + settle * self._preset.optimiser.iterations
+            callback, budget = self.on_iterations, iterations
             report = lambda done, loss: callback(t, done, budget, loss)  # noqa: E731
         result = self._optimise(content, init, terms, iterations, report)
-        if settle:
-            result = self._settle(content, result, settle, report)
         self.stats[t] = stats.finished(result, time.perf_counter() - started)
         self.total_iterations += result.iterations
         if toward is not None:
@@ -403,24 +400,6 @@ class StyleTransferNode:
             # the lead-in plans, whatever the budget (plans.LeadIn).
             return (1.0 - toward.weights) * result.image + toward.weights * toward.warped
         return result.image
-
-    def _settle(
-        self, content: torch.Tensor, result: OptimiseResult, rounds: int, report: WindowCallback | None
-    ) -> OptimiseResult:
-        """optimiser.settle_first: a frame with no neighbour gets what every later frame gets, a fresh
-        optimisation from the result before it held there by the temporal term, `rounds` times; one
-        long run from the content image stalls where these restarts keep converging."""
-        done, history = result.iterations, list(result.history)
-        hold = torch.ones_like(result.image[:, :1])
-        for _ in range(rounds):
-            step = None if report is None else (lambda n, loss, before=done: report(before + n, loss))
-            start = caffe_clamp(result.image.detach())  # in range, as a finished neighbour is kept
-            terms = [TemporalTerm(start, hold)] if self._preset.temporal.enabled else []
-            result = self._optimise(content, start.clone(), terms, self._preset.optimiser.iterations, step)
-            done += result.iterations
-            history += result.history
-        result.iterations, result.history = done, history
-        return result
 
     def _warped_anchor(self, t: int, lead: tuple[int, np.ndarray, float], fetch: Fetch) -> TemporalTerm:
         """The lead-in anchor warped onto frame t, weighted by its share times the flow's reliability."""

@@ -148,7 +148,6 @@ RULES: dict[str, Rule] = {
     "optimiser.tolerance_window": Rule("int", ge=1),
     "optimiser.learning_rate": Rule("float", gt=0),
     "optimiser.history": Rule("int", ge=1),
-    "optimiser.settle_first": Rule("int", ge=0),
     "init.first": Rule("str", choices=FIRST_INITS),
     "init.later": Rule("str", choices=LATER_INITS),
     "init.seed": Rule("int", ge=0),

@@ -43,9 +43,6 @@ class OptimiserSettings:
     tolerance_window: int = 50
     learning_rate: float = 1.0
     history: int = 100  # L-BFGS: past steps kept (memory: 2 x history x the image's size)
-    # A frame with no finished neighbour (a shot's first) is settled this many more times, each a
-    # fresh `iterations` run from its own result held by the temporal term, as later frames are.
-    settle_first: int = 0
 
 
 @dataclass(frozen=True)
