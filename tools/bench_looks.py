@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -28,8 +27,13 @@ import numpy as np
 from benchkit.machine import write_results
 from benchkit.options import add_options
 
-from vst_node.engine.evaluation import long_term_errors, long_term_pairs, network_frames, style_content_losses
-from vst_node.engine.node import StyleTransferNode
+from vst_node.engine.evaluation import (
+    long_term_errors,
+    long_term_pairs,
+    network_frames,
+    style_content_losses,
+    stylize_frames,
+)
 from vst_node.engine.stylize import Stylizer
 from vst_node.io.synthetic import make_shot
 from vst_node.ops.look_metrics import edge_correlation, high_frequency_energy
@@ -69,24 +73,12 @@ def load_clip(name: str, size: int, count: int, data: Path) -> list[np.ndarray]:
     return [_resize_long_side(_read_rgb(p), size) for p in files[:count]]
 
 
-def render_clip(frames: list[np.ndarray], preset) -> tuple[list[np.ndarray], list[float], StyleTransferNode]:
-    node = StyleTransferNode(preset, device="cpu", cache_dir=None)
-    order = list(range(len(frames)))
-    node.begin_sequence(order)
-    results, seconds = [], []
-    for t in order:
-        started = time.perf_counter()
-        results.append(np.clip(node.render(t, frames.__getitem__), 0.0, 1.0))
-        seconds.append(time.perf_counter() - started)
-    node.end_sequence()
-    node.close()
-    return results, seconds, node
-
-
 def measure(clip: str, preset_name: str, size: int, count: int, overrides: list[str], data: Path) -> dict:
     frames = load_clip(clip, size, count, data)
     preset = load_preset(preset_name, ["resolution.max_side=null", "resolution.scale=1", *overrides])
-    results, seconds, node = render_clip(frames, preset)
+    results, node, _ = stylize_frames(frames, preset, "cpu")
+    # The node's own timing per frame (flows + optimisation), so frame 1 can be read against the rest.
+    seconds = [node.stats[t].flow_seconds + node.stats[t].optimise_seconds for t in range(len(frames))]
     scorer = Stylizer(preset, node.device)
     per_frame = []
     for t, (result, source) in enumerate(zip(results, frames, strict=True)):
