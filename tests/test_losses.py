@@ -1,6 +1,9 @@
+import pytest
 import torch
 
 from vst_node.ops import losses
+
+from .conftest import DEVICES
 
 
 def test_gram_is_normalised_by_size():
@@ -43,3 +46,24 @@ def test_temporal_loss_respects_weights():
     assert float(losses.temporal_loss(x, warped, torch.zeros(1, 1, 2, 2))) == 0.0
     half = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]])
     assert float(losses.temporal_loss(x, warped, half)) == 0.25  # (1/D) sum c (x - w)^2
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("shape", [(1, 3, 4, 5), (2, 3, 1, 1)])
+def test_range_penalty_is_zero_inside_and_quadratic_outside(shape, device):
+    low = torch.tensor([-1.0, 0.0, 2.0], device=device).view(1, 3, 1, 1)
+    high = low + 10.0
+    inside = low + 10.0 * torch.rand(shape, device=device)
+    assert float(losses.range_penalty(inside, low, high)) == 0.0
+    above = inside.clone()
+    above[:, 1] = high[:, 1] + 3.0  # one channel 3 over its own bound: 9 on a third of the components
+    torch.testing.assert_close(losses.range_penalty(above, low, high), torch.tensor(3.0, device=device))
+    below = inside.clone()
+    below[:, 2] = low[:, 2] - 3.0
+    torch.testing.assert_close(losses.range_penalty(below, low, high), torch.tensor(3.0, device=device))
+
+
+def test_range_penalty_gradient_points_back_into_the_range():
+    x = torch.tensor([[-2.0, 0.5, 3.0]], requires_grad=True)
+    losses.range_penalty(x, 0.0, 1.0).backward()
+    assert x.grad[0, 0] < 0 and x.grad[0, 1] == 0 and x.grad[0, 2] > 0  # descent moves both ends inward

@@ -360,7 +360,7 @@ class StyleTransferNode:
             p = self._preset
             warped = warp_neighbours(
                 t, plan.neighbours, lambda f: self._source(f, fetch), self.flows, p.flow,
-                self.mask_blur_sigma, p.temporal.use_mask, self.device,
+                self.mask_blur_sigma, p.temporal.use_mask, self.device, p.temporal.resampling,
             )  # fmt: skip
             stats.flow_seconds += warped.flow_seconds
             stats.reliable = warped.reliable
@@ -407,7 +407,7 @@ class StyleTransferNode:
         p = self._preset
         toward = warp_neighbours(
             t, [(0, anchor, result)], lambda f: self._source(f, fetch), self.flows, p.flow,
-            self.mask_blur_sigma, p.temporal.use_mask, self.device,
+            self.mask_blur_sigma, p.temporal.use_mask, self.device, p.temporal.resampling,
         ).nearest  # fmt: skip
         return TemporalTerm(toward.warped, share * toward.weights)
 

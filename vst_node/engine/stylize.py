@@ -20,7 +20,7 @@ import torch
 from vst_node.engine.device import network_precision
 from vst_node.engine.optimise import CancelCheck, OptimiseResult, WindowCallback, optimise_image
 from vst_node.engine.style_loss import make_style_loss
-from vst_node.engine.vgg import caffe_preprocess, deepest_layer, load_vgg19
+from vst_node.engine.vgg import caffe_bounds, caffe_preprocess, deepest_layer, load_vgg19
 from vst_node.errors import PresetError
 from vst_node.io.colour import input_colorspace, to_network
 from vst_node.io.image_io import read_frame
@@ -159,7 +159,7 @@ class Stylizer:
     def loss_function(
         self, content_rgb: torch.Tensor, temporal: Temporal, weights: LossWeights | None = None
     ):
-        """Builds L = a*content + b*style + g*sum_j temporal_j + tv for one frame.
+        """Builds L = a*content + b*style + g*sum_j temporal_j + tv + range for one frame.
 
         weights: this call's weights (a multi-scale level's); default the stylizer's own.
         """
@@ -172,6 +172,7 @@ class Stylizer:
         with torch.no_grad():
             content_targets = self.net(caffe_preprocess(content_rgb), content_layers)
         targets = self.style_targets(tuple(content_rgb.shape[-2:]))
+        low, high = caffe_bounds(content_rgb)
 
         def loss(x: torch.Tensor) -> torch.Tensor:
             feats = self.features(x, wanted)
@@ -180,6 +181,8 @@ class Stylizer:
                 total = total + w.content * losses.content_loss(feats[name], content_targets[name])
             if w.tv > 0:
                 total = total + w.tv * losses.total_variation(x)
+            if w.range > 0:
+                total = total + w.range * losses.range_penalty(x, low, high)
             for term in terms:
                 total = total + w.temporal * losses.temporal_loss(x, term.warped, term.weights, penalty)
             return total

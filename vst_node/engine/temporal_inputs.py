@@ -39,16 +39,18 @@ def warp_neighbours(
     blur_sigma: float,
     use_mask: bool,
     device: torch.device,
+    resampling: str = "bilinear",
 ) -> WarpedNeighbours:
     """neighbours: (offset j, frame, its result in caffe space), nearest first; source(frame) gives
-    the processing-size image the flows are computed on."""
+    the processing-size image the flows are computed on; resampling: ops.warp's interpolation."""
     target = source(t)
     warped: dict[int, torch.Tensor] = {}
     weights: dict[int, torch.Tensor] = {}
     started = time.perf_counter()
     for offset, frame, result in neighbours:
         pair = flows.get(source(frame), target, flow, blur_sigma)
-        warped[offset] = warp(torch.from_numpy(result).to(device), image_tensor(pair.backward, device))
+        backward = image_tensor(pair.backward, device)
+        warped[offset] = warp(torch.from_numpy(result).to(device), backward, resampling)
         weights[offset] = image_tensor(pair.weights[..., None], device)
     seconds = time.perf_counter() - started
     nearest = min(warped)

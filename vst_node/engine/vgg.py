@@ -127,6 +127,12 @@ def caffe_deprocess(x: torch.Tensor) -> torch.Tensor:
     return ((x + mean) / 255.0).flip(1)
 
 
+def caffe_bounds(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel (low, high) in the network's space of what [0,1] RGB maps to, shaped (1,3,1,1)."""
+    mean = torch.tensor(CAFFE_MEAN_BGR, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return -mean, 255.0 - mean
+
+
 def caffe_clamp(x: torch.Tensor) -> torch.Tensor:
     """x limited to what [0,1] RGB maps to. Finished frames are stored this way: the next frame is
     initialised from them and pulled towards them, so pixels the display clips anyway must not carry

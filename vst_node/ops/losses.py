@@ -41,6 +41,16 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     return dx.square().mean() + dy.square().mean()
 
 
+def range_penalty(image: torch.Tensor, low: torch.Tensor | float, high: torch.Tensor | float) -> torch.Tensor:
+    """Mean squared excursion of the pixels outside [low, high] (bounds broadcast per channel).
+
+    L-BFGS on unbounded pixels parks a share of them far outside what a display shows (the style
+    terms are cheapest there); clipping them afterwards undoes much of the optimisation. A smooth
+    penalty keeps the iterate inside the range and costs nothing where it already is.
+    """
+    return ((image - high).clamp_min(0.0).square() + (low - image).clamp_min(0.0).square()).mean()
+
+
 def temporal_loss(
     image: torch.Tensor, warped_previous: torch.Tensor, weights: torch.Tensor, penalty: str = "squared"
 ) -> torch.Tensor:

@@ -11,6 +11,7 @@ from vst_node.settings.choices import (
     NETWORK_STATISTICS,
     OPTIMISERS,
     PRECISION_CHOICES,
+    RESAMPLING,
     STYLE_LOSSES,
     TEMPORAL_PENALTIES,
     VGG19_LAYERS,
@@ -51,10 +52,10 @@ from vst_node.settings.schema import (
 __all__ = [
     "DEFAULT_PRESET", "DEVICE_CHOICES", "DIS_PRESETS", "FILL_MODES", "FIRST_INITS", "FLOW_BACKENDS",
     "LATER_INITS", "METHODS", "MIN_SIDE", "NETWORK_STATISTICS", "OPTIMISERS", "PRECISION_CHOICES",
-    "PRESETS_ENV", "RULES", "SCALARS", "SECTIONS", "STYLE_LOSSES", "TEMPORAL_PENALTIES", "TOP_KEYS",
-    "VGG19_LAYERS", "ColourSettings", "FlowSettings", "InitSettings", "LayerSettings", "LossWeights",
-    "MultiPassSettings", "MultiScaleSettings", "NetworkSettings", "OptimiserSettings", "Preset",
-    "ResolutionSettings", "Rule", "StyleSettings", "TemporalSettings", "TrainingSettings",
+    "PRESETS_ENV", "RESAMPLING", "RULES", "SCALARS", "SECTIONS", "STYLE_LOSSES", "TEMPORAL_PENALTIES",
+    "TOP_KEYS", "VGG19_LAYERS", "ColourSettings", "FlowSettings", "InitSettings", "LayerSettings",
+    "LossWeights", "MultiPassSettings", "MultiScaleSettings", "NetworkSettings", "OptimiserSettings",
+    "Preset", "ResolutionSettings", "Rule", "StyleSettings", "TemporalSettings", "TrainingSettings",
     "builtin_presets_dir", "dump_preset", "list_presets", "load_preset", "preset_digest",
     "preset_to_dict", "rule_for", "search_dirs", "validate_file",
 ]  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from vst_node.ops.warp import WARP_MODES
+
 # How frames are stylized: each optimised (Ruder et al. 2016), or by a trained network (Johnson et al.
 # 2016) in one forward pass (engine.feedforward).
 METHODS: tuple[str, ...] = ("optimise", "feedforward")
@@ -19,6 +21,10 @@ DIS_BACKENDS: tuple[str, ...] = ("dis", "matched", "auto")
 
 # The style distance between feature distributions (engine.style_loss implements each).
 STYLE_LOSSES: tuple[str, ...] = ("gram", "mean_var", "sliced_wasserstein")
+
+# How a finished frame is resampled along the flow for the next frame's start and temporal target
+# (the interpolations ops.warp implements; bicubic keeps the strokes sharp over a long shot).
+RESAMPLING: tuple[str, ...] = WARP_MODES
 
 # rho of the temporal loss: the square, or the robust absolute value of Ruder et al.'s appendix.
 TEMPORAL_PENALTIES: tuple[str, ...] = ("squared", "absolute")
