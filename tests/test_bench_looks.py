@@ -42,7 +42,9 @@ def test_measure_reports_every_frame_and_the_pop_ratios(looks, tmp_path: Path) -
     _video(tmp_path)
     row = looks.measure("pan", "default", 48, 5, FAST, tmp_path)
     assert [f["frame"] for f in row["frames"]] == [1, 2, 3, 4, 5]
-    assert row["frames"][0]["iterations"] == 6 and row["frames"][1]["iterations"] == 3
+    # frame 1 counts its run-up: frame 3 alone (6), frame 2 (3), then itself from frame 2 (3)
+    assert row["frames"][0]["iterations"] == 12 and row["frames"][0]["run_up"] == 2
+    assert row["frames"][1]["iterations"] == 3 and row["frames"][1]["run_up"] == 0
     first = row["frames"][0]
     expected = first["high_frequency"] / np.mean([f["high_frequency"] for f in row["frames"][1:5]])
     assert row["pop_high_frequency"] == pytest.approx(expected)
@@ -60,3 +62,16 @@ def test_main_writes_json(looks, tmp_path: Path) -> None:
     assert looks.main(args + [f"--set={s}" for s in FAST]) == 0
     (row,) = json.loads(out.read_text())["looks"]
     assert row["clip"] == "pan" and len(row["frames"]) == 2
+
+
+def test_save_writes_results_and_sources_as_pngs(looks, tmp_path: Path) -> None:
+    _video(tmp_path, 2)
+    args = ["--clip", "pan", "--size", "40", "--frames", "2", "--data", str(tmp_path)]
+    args += ["--save", str(tmp_path / "png")]
+    assert looks.main(args + [f"--set={s}" for s in FAST]) == 0
+    names = sorted(p.name for p in (tmp_path / "png").iterdir())
+    assert names == ["pan_default_40.00000.png", "pan_default_40.00001.png",
+                     "pan_default_40_source.00000.png", "pan_default_40_source.00001.png"]  # fmt: skip
+    result = cv2.imread(str(tmp_path / "png" / names[0]))
+    source = cv2.imread(str(tmp_path / "png" / names[2]))
+    assert result.shape == source.shape == (24, 40, 3) and not np.array_equal(result, source)

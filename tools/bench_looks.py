@@ -11,6 +11,9 @@ short-term measure: the clips have no ground truth but the built-in shot).
 
     python tools/bench_looks.py --clip bedroom --preset mosaic --size 320 --frames 6 --json out.json
 
+`--save DIR` also writes each result as DIR/<clip>_<preset>_<size>.<frame>.png (frames from 0), for
+`vst-node sheet` (source: the clip's own files, or its frames written by --save too).
+
 Clips: `bedroom` (../shared/data/video/bedroom), `builtin` (the demo's synthetic shot),
 `sintel:alley_2/clean` (any scene/pass of ../shared/data/sintel; four frames each).
 """
@@ -35,6 +38,7 @@ from vst_node.engine.evaluation import (
     stylize_frames,
 )
 from vst_node.engine.stylize import Stylizer
+from vst_node.io.image_io import write_image
 from vst_node.io.synthetic import make_shot
 from vst_node.ops.look_metrics import edge_correlation, high_frequency_energy
 from vst_node.settings import load_preset
@@ -73,10 +77,29 @@ def load_clip(name: str, size: int, count: int, data: Path) -> list[np.ndarray]:
     return [_resize_long_side(_read_rgb(p), size) for p in files[:count]]
 
 
-def measure(clip: str, preset_name: str, size: int, count: int, overrides: list[str], data: Path) -> dict:
+def save_frames(folder: Path, name: str, images: list[np.ndarray]) -> None:
+    """Display-encoded RGB frames as folder/name.00000.png, ... (what `vst-node sheet` reads)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for t, rgb in enumerate(images):
+        write_image(folder / f"{name}.{t:05d}.png", np.clip(rgb, 0, 1), colorspace="sRGB", pixel_type="uint8")
+
+
+def measure(
+    clip: str,
+    preset_name: str,
+    size: int,
+    count: int,
+    overrides: list[str],
+    data: Path,
+    save: Path | None = None,
+) -> dict:
     frames = load_clip(clip, size, count, data)
     preset = load_preset(preset_name, ["resolution.max_side=null", "resolution.scale=1", *overrides])
     results, node, _ = stylize_frames(frames, preset, "cpu")
+    if save is not None:
+        tag = f"{clip.replace(':', '_').replace('/', '_')}_{Path(preset_name).stem}_{size}"
+        save_frames(save, tag, list(results))
+        save_frames(save, f"{tag}_source", frames)
     # The node's own timing per frame (flows + optimisation), so frame 1 can be read against the rest.
     seconds = [node.stats[t].flow_seconds + node.stats[t].optimise_seconds for t in range(len(frames))]
     scorer = Stylizer(preset, node.device)
@@ -94,6 +117,7 @@ def measure(clip: str, preset_name: str, size: int, count: int, overrides: list[
                 "seconds": seconds[t],
                 "iterations": node.stats[t].iterations,
                 "reliable": node.stats[t].reliable,
+                "run_up": node.stats[t].run_up,
             }
         )
     reference = [per_frame[i] for i in POP_REFERENCE if i < len(per_frame)]
@@ -145,13 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", action="append", default=[], help="built-in preset name or YAML path")
     parser.add_argument("--size", action="append", type=int, default=[], help="long side in pixels")
     parser.add_argument("--frames", type=int, default=6, help="frames from the start of each clip")
+    parser.add_argument("--save", type=Path, help="also write the result frames as PNGs into this folder")
     add_options(parser, "data", "set", "json")
     args = parser.parse_args(argv)
     rows = []
     for clip in args.clip or ["bedroom"]:
         for preset in args.preset or ["default"]:
             for size in args.size or [320]:
-                row = measure(clip, preset, size, args.frames, args.overrides, args.data)
+                row = measure(clip, preset, size, args.frames, args.overrides, args.data, args.save)
                 print(format_row(row), flush=True)
                 for f in row["frames"]:
                     print(

@@ -32,7 +32,7 @@ from vst_node.engine.multipass import MemoryPassStore, PassStore, last_complete_
 from vst_node.engine.multiscale import stylize_multiscale
 from vst_node.engine.optimise import CancelCheck, OptimiseResult, WindowCallback
 from vst_node.engine.output import finished_image
-from vst_node.engine.plans import FramePlan, LeadIn, pass_plan, sequential_plan, temporal_offsets
+from vst_node.engine.plans import FramePlan, LeadIn, pass_plan, run_up, sequential_plan, temporal_offsets
 from vst_node.engine.schedule import Schedule
 from vst_node.engine.size_weights import weights_at_size
 from vst_node.engine.start import fresh_start, start_image, uses_network
@@ -87,6 +87,14 @@ class FrameStats:
     reliable: float | None = None
     # How far the frame leaned on that neighbour (give_way: 1 = fully, 0 = rendered as on its own).
     trust: float | None = None
+    run_up: int = 0  # frames walked before this one (a shot's first frame: plans.run_up), cost included
+
+    def include(self, walked: list[FrameStats]) -> None:
+        """Count the run-up's frames as this frame's work (they are rendered for it alone)."""
+        self.run_up = len(walked)
+        self.iterations += sum(s.iterations for s in walked)
+        self.flow_seconds += sum(s.flow_seconds for s in walked)
+        self.optimise_seconds += sum(s.optimise_seconds for s in walked)
 
     def finished(self, result: OptimiseResult, seconds: float) -> FrameStats:
         self.optimise_seconds = seconds
@@ -280,7 +288,8 @@ class StyleTransferNode:
         if self.multipass:
             return list(self.frames)
         before = [frame for _, frame in self._schedule.neighbours(t, self.offsets)]
-        return sorted([*before, t], key=self._schedule.index.__getitem__)
+        ahead = run_up(self._preset, self._schedule) if t == self.frames[0] else []
+        return sorted([*before, t, *ahead], key=self._schedule.index.__getitem__)
 
     def is_finished(self, t: int) -> bool:
         if self.multipass:
@@ -336,7 +345,11 @@ class StyleTransferNode:
                     for frame in run:
                         plan = sequential_plan(self._preset, self._schedule, self._finished, frame,
                                                self._lead_in, self.full_budget)  # fmt: skip
+                        walked: list[FrameStats] = []
+                        if not plan.neighbours and frame == self.frames[0]:
+                            plan, walked = self._after_run_up(plan, fetch)
                         self._remember(frame, self._render_frame(plan, fetch))
+                        self.stats[frame].include(walked)
                 finally:
                     self._pinned = set()
                 result = self._finished[t]
@@ -344,6 +357,32 @@ class StyleTransferNode:
             source = np.asarray(fetch(t), np.float32)
             p = self._preset
             return finished_image(result, source, p.colour, p.strength, self.device)
+
+    def _after_run_up(self, plan: FramePlan, fetch: Fetch) -> tuple[FramePlan, list[FrameStats]]:
+        """The first frame's plan continuing from the run-up (plans.run_up), and the run-up's stats.
+
+        The run-up is a sequential walk of its own over (k, ..., 2, first): the same plans, give-way
+        and flows as any walk, so a cut right after the first frame makes it give way as usual."""
+        walk = run_up(self._preset, self._schedule)
+        if not walk:
+            return plan, []
+        order = Schedule([*walk, plan.t])
+        results: dict[int, np.ndarray] = {}
+        kept = {f: self.stats[f] for f in walk if f in self.stats}  # frames already rendered for real
+        walked: list[FrameStats] = []
+        callback = self.on_iterations
+        if callback is not None:  # progress: the run-up is the first frame's work
+            self.on_iterations = lambda _frame, done, budget, loss: callback(plan.t, done, budget, loss)
+        try:
+            for frame in walk:
+                step = sequential_plan(self._preset, order, results, frame, None, self.full_budget)
+                results[frame] = caffe_clamp(self._render_frame(step, fetch).detach()).cpu().numpy()
+                walked.append(self.stats.pop(frame))
+        finally:
+            self.on_iterations = callback
+            self.stats.update(kept)
+        last = sequential_plan(self._preset, order, results, plan.t, None, self.full_budget)
+        return replace(plan, neighbours=last.neighbours, iterations=last.iterations), walked
 
     def _render_frame(self, plan: FramePlan, fetch: Fetch) -> torch.Tensor:
         """The one path every optimised frame takes: flows, temporal terms, start, optimise, stats."""

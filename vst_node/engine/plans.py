@@ -94,6 +94,21 @@ def sequential_plan(
     )
 
 
+def run_up(preset: Preset, schedule: Schedule) -> list[int]:
+    """The frames walked before the schedule's first frame, farthest first (init.run_up of them).
+
+    A shot's first frame starts from the content and gets one budget; every later frame starts from
+    its predecessor carried along the flow, so it inherits that frame's iterations and is resampled
+    on the way: without a run-up the look keeps settling over the first frames (the first one
+    crisper, noisier and further from the style than the rest). Rendering frames k, ..., 2 first and
+    the first frame from the second, as if the shot ran backwards into it, gives the first frame that
+    history too. The run-up's own results are discarded: frames 2..k are rendered again, in order.
+    """
+    if not uses_previous(preset) or preset.multipass.passes > 1:
+        return []
+    return list(reversed(schedule.frames[1 : 1 + preset.init.run_up]))
+
+
 def _lead(lead_in: LeadIn | None, schedule: Schedule, t: int) -> tuple[int, np.ndarray, float] | None:
     if lead_in is None:
         return None

@@ -154,6 +154,7 @@ RULES: dict[str, Rule] = {
     "init.later": Rule("str", choices=LATER_INITS),
     "init.seed": Rule("int", ge=0),
     "init.noise_std": _NUM0,
+    "init.run_up": Rule("int", ge=0),
     "flow.backend": Rule("str", choices=FLOW_BACKENDS),
     "flow.dis_preset": Rule("str", choices=DIS_PRESETS),
     "temporal.enabled": Rule("bool"),

@@ -55,6 +55,9 @@ class InitSettings:
     later: str = "previous_warped"
     seed: int = 0
     noise_std: float = 0.001
+    # The first frame is rendered after a walk back from this many frames ahead (engine.plans.run_up),
+    # so that it inherits a painting carried along the flow like every later frame: no first-frame pop.
+    run_up: int = 2
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class TemporalSettings:
     penalty: str = "squared"  # or "absolute": the robust penalty of Ruder's appendix
     # How the finished neighbour is resampled along the flow (choices.RESAMPLING): bilinear softens
     # it a little at every frame, so a long shot drifts away from the first frame's crisp strokes.
-    resampling: str = "bilinear"
+    resampling: str = "bicubic"
     # Give way where the flow tracks little of a frame (engine/give_way.py): trust in the warped
     # neighbour rises from 0 at this share of reliable pixels ...
     trust_from: float = 0.3
