@@ -111,7 +111,7 @@ class NatronLikeHost:
         roi = (rod[0], rod[1], rod[2] / 2, rod[3] / 2)  # the viewer shows a corner: still full frames
         assert effect.get_regions_of_interest(t, scale, roi, rod) == {"Source": rod}
         for start, end in effect.get_frames_needed(t):  # inputs are rendered before the effect
-            assert start <= t and end <= t, "the effect asked for a frame after t"
+            assert self.first <= start <= end <= self.last, "the effect asked for a frame outside Source"
             for frame in range(start, end + 1):
                 self.source_at(frame, scale)
         expected = self.source_at(t, scale)

@@ -313,7 +313,7 @@ def test_hybrid_starts_from_the_network(tiny_model, tiny_frames):
     from vst_node.engine.optimise import OptimiseResult
 
     preset = load_preset("default", [*TINY_TRAINING, f"network.model={tiny_model}", "init.first=network",
-                                     "temporal.fill_disoccluded=network"])  # fmt: skip
+                                     "temporal.fill_disoccluded=network", "init.run_up=0"])  # fmt: skip
     node = StyleTransferNode(preset, device="cpu")
     starts = []
 

@@ -75,9 +75,10 @@ def test_two_levels_optimise_coarse_then_refine(tiny_frames):
     stylizer = Stylizer(preset, torch.device("cpu"))
     frame = torch.from_numpy(tiny_frames[0]).permute(2, 0, 1)[None]
     content = resize(frame, (64, 96))
-    result = stylize_multiscale(stylizer, content, caffe_preprocess(content), None, 8, preset.multiscale)
+    # 16 iterations: L-BFGS's first few steps at full size overshoot (4 would return the start itself)
+    result = stylize_multiscale(stylizer, content, caffe_preprocess(content), None, 16, preset.multiscale)
     assert result.level_sizes == [(32, 48), (64, 96)]
-    assert result.level_iterations[0] <= 8 and result.level_iterations[1] <= 4
+    assert result.level_iterations[0] <= 16 and result.level_iterations[1] <= 8
     assert result.iterations == sum(result.level_iterations)
     assert result.image.shape == (1, 3, 64, 96)
     # The coarse level ran with the weights of its size; refining its upsampled result lowers the
@@ -87,9 +88,9 @@ def test_two_levels_optimise_coarse_then_refine(tiny_frames):
         resize(content, (32, 48)),
         caffe_preprocess(resize(content, (32, 48))),
         None,
-        8,
+        16,
         weights=coarse_weights,
     )
     start = upsample_with_detail(coarse.image, caffe_preprocess(content), (32, 48))
     loss = stylizer.loss_function(content, None)
-    assert float(loss(result.image)) < float(loss(start))
+    assert float(loss(result.image)) < 0.9 * float(loss(start))

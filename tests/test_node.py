@@ -36,10 +36,11 @@ def test_same_pixels_in_any_order(tiny_preset, tiny_frames, device):
 def test_frames_needed_follow_the_temporal_terms(tiny_preset):
     node = StyleTransferNode(tiny_preset, device="cpu")
     node.begin_sequence([10, 12, 14])
-    assert node.frames_needed(10) == [10]
+    assert node.frames_needed(10) == [10, 12, 14]  # the first frame reads its run-up
     assert node.frames_needed(14) == [12, 14]  # the previous frame of the range, not t-1
     node.set_preset(independent_preset(tiny_preset, "content"))
     assert node.frames_needed(14) == [14]
+    assert node.frames_needed(10) == [10]  # frames rendered alone have no run-up
 
 
 def test_render_of_frame_outside_range(tiny_preset, tiny_frames):

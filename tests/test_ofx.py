@@ -104,7 +104,7 @@ def test_frames_needed_include_the_temporal_neighbours(tmp_path):
     effect = make_effect(tmp_path)
     try:
         effect.set_source_range(1001, 1010)
-        assert effect.get_frames_needed(1001) == [(1001, 1001)]  # the first frame of the clip
+        assert effect.get_frames_needed(1001) == [(1001, 1003)]  # the first frame and its run-up
         assert effect.get_frames_needed(1005.0) == [(1004, 1005)]
         effect.instance_changed("temporal_offsets", "1,2")
         assert effect.get_frames_needed(1005) == [(1003, 1005)]
@@ -230,7 +230,7 @@ def test_identity_at_strength_zero(source, tmp_path):
 
 def test_premultiplied_alpha_round_trip(source, reference, tmp_path):
     half, holes = {}, {}
-    for t in (1001, 1002):
+    for t in sorted(source):  # the whole range: the first frame's run-up reads the frames after it
         rgba = source[t].copy()
         rgba[:, 24:] *= 0.5  # alpha 0.5, colour premultiplied with it: the network sees the same colour
         half[t] = rgba
@@ -240,14 +240,14 @@ def test_premultiplied_alpha_round_trip(source, reference, tmp_path):
         rgba[:, 10:12, 3] = 0.0
         holes[t] = rgba
     effect = make_effect(tmp_path / "half")
-    out = NatronLikeHost(effect, half).render_sequence([1001, 1002])
+    out = NatronLikeHost(effect, half).render_sequence(sorted(half))
     effect.close()
     for t, rgba in half.items():
         np.testing.assert_array_equal(out[t][..., 3], rgba[..., 3])  # alpha bit-exact
         np.testing.assert_array_equal(out[t][:, :24], reference[t][:, :24])
         np.testing.assert_array_equal(out[t][:, 24:, :3], 0.5 * reference[t][:, 24:, :3])  # premultiplied
     effect = make_effect(tmp_path / "holes")
-    out = NatronLikeHost(effect, holes).render_sequence([1001, 1002])
+    out = NatronLikeHost(effect, holes).render_sequence(sorted(holes))
     effect.close()
     for t, rgba in holes.items():
         np.testing.assert_array_equal(out[t][..., 3], rgba[..., 3])

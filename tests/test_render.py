@@ -186,7 +186,7 @@ def test_failed_frame_gives_nonzero_exit_and_keeps_earlier_frames(
     real = render_module.read_frame
 
     def flaky(path, layer=None):
-        if "1003" in str(path):
+        if "1004" in str(path):  # after the first frame's run-up (1002, 1003), which reads ahead
             from vst_node.errors import InputError
 
             raise InputError(f"{path}: simulated read failure")
@@ -197,9 +197,9 @@ def test_failed_frame_gives_nonzero_exit_and_keeps_earlier_frames(
         ["render", tiny_sequence, "-o", tmp_path / "o" / "x.####.exr", *SETS, "--no-cache"], capsys
     )
     assert code == 1
-    assert "frame 1003" in err and "simulated" in err
-    assert (tmp_path / "o" / "x.1002.exr").exists()
-    assert not (tmp_path / "o" / "x.1003.exr").exists()
+    assert "frame 1004" in err and "simulated" in err
+    assert (tmp_path / "o" / "x.1003.exr").exists()
+    assert not (tmp_path / "o" / "x.1004.exr").exists()
 
 
 def test_windows_alpha_and_highlights_carried(tmp_path, capsys):
@@ -347,7 +347,8 @@ def test_a_cut_is_named_as_a_frame_the_flow_cannot_track(tiny_shot, tmp_path, ca
     )
     assert code == 0, err
     lines = {f: next(line for line in err.splitlines() if f"frame {f} (" in line) for f in range(1001, 1005)}
-    assert "flow reliable" not in lines[1001]  # the first frame has no previous one
+    # the first frame continues from its run-up (1003 -> 1002 -> 1001; 1002 gave way at the cut)
+    assert "with a 2-frame run-up, flow reliable on" in lines[1001]
     shares = {f: int(re.search(r"flow reliable on (\d+)%", lines[f]).group(1)) for f in (1002, 1003, 1004)}
     assert shares[1003] < 50 <= min(shares[1002], shares[1004]), shares
     # The give-way: the cut is rendered as a frame on its own, the tracked frames lean fully.

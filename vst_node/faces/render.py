@@ -445,11 +445,14 @@ def _detail(stats: FrameStats | None) -> str:
     if stats.iterations == 0 and stats.reliable is None:  # a network frame: one forward pass
         return f"{stats.optimise_seconds * 1000:.0f} ms"
     detail = f"{stats.iterations} it, {stats.optimise_seconds:.1f}s"
+    if stats.run_up:  # a shot's first frame, rendered after a walk back from the frames ahead
+        detail += f" with a {stats.run_up}-frame run-up"
     if stats.reliable is None:
         return detail
     detail = f"{detail}, flow reliable on {stats.reliable:.0%}"
     if stats.trust is not None and stats.trust < 1.0:  # give_way: the frame leaned less on the flow
-        detail += f", leaning {stats.trust:.0%} on the previous frame"
+        neighbour = "the next frame" if stats.run_up else "the previous frame"
+        detail += f", leaning {stats.trust:.0%} on {neighbour}"
     return detail
 
 

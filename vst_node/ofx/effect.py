@@ -459,7 +459,8 @@ class OfxStyleTransferEffect:
         """kOfxImageEffectActionGetFramesNeeded: ranges of Source frames render(time) reads directly.
 
         t and the frames t-j of its temporal terms (t-1 alone by default), within the Source range;
-        the whole range with multi-pass. A render may read further back to rebuild a missing chain;
+        for the range's first frame also the frames of its run-up (init.run_up frames after it); the
+        whole range with multi-pass. A render may read further back to rebuild a missing chain;
         hosts with temporal clip access serve those on demand.
         """
         t = _frame(time)
