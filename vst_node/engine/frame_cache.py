@@ -19,12 +19,17 @@ Fetch = Callable[[int], np.ndarray]
 """frame -> source image as network RGB (H, W, 3) float32, display-like (values outside [0,1] allowed)."""
 
 
+def stored_result(image: torch.Tensor) -> np.ndarray:
+    """A finished result as every later frame reads it: clamped to the displayable range, on the host."""
+    return caffe_clamp(image.detach()).cpu().numpy()
+
+
 class FinishedFrames(OrderedDict[int, np.ndarray]):
     """frame -> result in caffe space at the processing size, least recently used first."""
 
     def remember(self, t: int, image: torch.Tensor) -> None:
         """Keep t as the most recent result (clamped to the displayable range, on the host)."""
-        self[t] = caffe_clamp(image.detach()).cpu().numpy()
+        self[t] = stored_result(image)
         self.move_to_end(t)
 
     def evict(self, limit: int, keep: Collection[int]) -> None:

@@ -26,7 +26,7 @@ import torch
 from vst_node.engine.device import configure_numerics, resolve_device, resolve_precision
 from vst_node.engine.feedforward import FeedForwardStylizer
 from vst_node.engine.flow_cache import FlowCache
-from vst_node.engine.frame_cache import Fetch, FinishedFrames, SourceCache
+from vst_node.engine.frame_cache import Fetch, FinishedFrames, SourceCache, stored_result
 from vst_node.engine.give_way import GiveWay
 from vst_node.engine.multipass import MemoryPassStore, PassStore, last_complete_pass, pass_order
 from vst_node.engine.multiscale import stylize_multiscale
@@ -38,7 +38,7 @@ from vst_node.engine.size_weights import weights_at_size
 from vst_node.engine.start import fresh_start, start_image, uses_network
 from vst_node.engine.stylize import Stylizer, TemporalTerm, clear_style_targets
 from vst_node.engine.temporal_inputs import WarpedNeighbours, image_tensor, prefetch_flows, warp_neighbours
-from vst_node.engine.vgg import caffe_clamp, caffe_preprocess, load_vgg19
+from vst_node.engine.vgg import caffe_preprocess, load_vgg19
 from vst_node.io.sequence import format_frames
 from vst_node.ops.resize import resize
 from vst_node.settings import Preset, preset_digest
@@ -376,7 +376,7 @@ class StyleTransferNode:
         try:
             for frame in walk:
                 step = sequential_plan(self._preset, order, results, frame, None, self.full_budget)
-                results[frame] = caffe_clamp(self._render_frame(step, fetch).detach()).cpu().numpy()
+                results[frame] = stored_result(self._render_frame(step, fetch))
                 walked.append(self.stats.pop(frame))
         finally:
             self.on_iterations = callback
@@ -531,7 +531,7 @@ class StyleTransferNode:
                     with self._lock:
                         plan = pass_plan(self._preset, store, order, position, pass_index)
                         image = self._render_frame(plan, fetch)
-                        store.put(pass_index, t, caffe_clamp(image.detach()).cpu().numpy())
+                        store.put(pass_index, t, stored_result(image))
                         stats = self.stats[t]
                 yield pass_index, t, position, stats
             store.mark_complete(pass_index)

@@ -39,7 +39,7 @@ def warp_neighbours(
     blur_sigma: float,
     use_mask: bool,
     device: torch.device,
-    resampling: str = "bilinear",
+    resampling: str,
 ) -> WarpedNeighbours:
     """neighbours: (offset j, frame, its result in caffe space), nearest first; source(frame) gives
     the processing-size image the flows are computed on; resampling: ops.warp's interpolation."""

@@ -115,21 +115,24 @@ def load_vgg19(deepest: str, device: str) -> VGG19Features:
     return VGG19Features(deepest).to(torch.device(device))
 
 
+def _caffe_mean(like: torch.Tensor) -> torch.Tensor:
+    """The ImageNet mean (BGR) shaped (1,3,1,1), in `like`'s dtype and on its device."""
+    return torch.tensor(CAFFE_MEAN_BGR, dtype=like.dtype, device=like.device).view(1, 3, 1, 1)
+
+
 def caffe_preprocess(rgb01: torch.Tensor) -> torch.Tensor:
     """Display-like RGB in [0,1] (N,3,H,W) -> the network's space: BGR, 0-255, minus the ImageNet mean."""
-    mean = torch.tensor(CAFFE_MEAN_BGR, dtype=rgb01.dtype, device=rgb01.device).view(1, 3, 1, 1)
-    return rgb01.flip(1) * 255.0 - mean
+    return rgb01.flip(1) * 255.0 - _caffe_mean(rgb01)
 
 
 def caffe_deprocess(x: torch.Tensor) -> torch.Tensor:
     """Inverse of caffe_preprocess (no clamping: the caller decides)."""
-    mean = torch.tensor(CAFFE_MEAN_BGR, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    return ((x + mean) / 255.0).flip(1)
+    return ((x + _caffe_mean(x)) / 255.0).flip(1)
 
 
 def caffe_bounds(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel (low, high) in the network's space of what [0,1] RGB maps to, shaped (1,3,1,1)."""
-    mean = torch.tensor(CAFFE_MEAN_BGR, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    mean = _caffe_mean(x)
     return -mean, 255.0 - mean
 
 
