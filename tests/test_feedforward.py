@@ -13,7 +13,7 @@ import torch
 from vst_node.engine.feedforward import FeedForwardStylizer, sample_frames
 from vst_node.engine.network_file import check_look, load_network_file, save_network
 from vst_node.engine.node import StyleTransferNode
-from vst_node.engine.transformer import Architecture, TransformerNet
+from vst_node.engine.transformer import Architecture, TransformerNet, channel_moments
 from vst_node.errors import PresetError
 from vst_node.faces.cli import main
 from vst_node.io.image_io import probe_frame
@@ -75,6 +75,38 @@ def test_network_keeps_any_shape_and_range(shape, device):
         y = net(x)
     assert y.shape == x.shape and y.device == x.device
     assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("shape", [(1, 4, 9, 13), (3, 2, 16, 16)])
+def test_channel_moments_match_torch(shape, device):
+    x = torch.randn(shape, device=device) * 3 + 1.5
+    mean, var = channel_moments(x)
+    want_var, want_mean = torch.var_mean(x, dim=(2, 3), keepdim=True, correction=0)
+    assert mean.shape == var.shape == (shape[0], shape[1], 1, 1)
+    torch.testing.assert_close(mean, want_mean)
+    torch.testing.assert_close(var, want_var, rtol=1e-4, atol=1e-6)
+
+
+def test_channel_moments_keep_a_small_spread_under_a_large_mean():
+    """E[x^2] - E[x]^2 alone returns 0 or noise here (float32 keeps ~7 digits of 1e8)."""
+    x = 1e4 + torch.randn(1, 2, 32, 32, dtype=torch.float64).float() * 1e-2
+    _, var = channel_moments(x)
+    want = torch.var(x, dim=(2, 3), keepdim=True, correction=0)
+    torch.testing.assert_close(var, want, rtol=1e-2, atol=0)
+    assert float(var.min()) > 0.5e-4
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_rendering_layout_gives_the_same_frame(device):
+    net = TransformerNet(Architecture(width=4, residual_blocks=1)).to(device).eval()
+    x = torch.rand(1, 3, 37, 53, device=device)
+    with torch.no_grad():
+        want = net(x)
+        got = net.for_rendering()(x)
+    assert net.channels_last and not net.training
+    assert got.is_contiguous() and got.shape == x.shape
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
 
 
 def test_shot_statistics_of_one_frame_equal_its_own():

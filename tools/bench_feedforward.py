@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import time
 from dataclasses import replace
@@ -67,19 +68,26 @@ def speed_rows(data: Path, sizes: list[str], repeats: int, device: str) -> list[
             continue
         stylizer = FeedForwardStylizer(network_preset(preset), torch.device(device))
         row: dict = {"preset": name, "digest": stylizer.digest}
+        # the same weights in PyTorch's default layout, timed alternately with the rendering one
+        default_layout = copy.deepcopy(stylizer.net).to(memory_format=torch.contiguous_format)
+        default_layout.channels_last = False
         for size in sizes:
             width, height = parse_size(size)
             frame, _ = load_frame(data, width, height)
             x = image_tensor(np.ascontiguousarray(frame, np.float32), stylizer.device)
-            stylizer.stylize(x)  # warm-up
-            times = []
-            for _ in range(repeats):
-                started = time.perf_counter()
-                stylizer.stylize(x)
-                if stylizer.device.type == "cuda":
-                    torch.cuda.synchronize(stylizer.device)
-                times.append(time.perf_counter() - started)
-            row[size] = 1000 * statistics.median(times)
+            times: dict[str, list[float]] = {"rendering": [], "default_layout": []}
+            with torch.inference_mode():
+                for net in (stylizer.net, default_layout):  # warm-up
+                    net(x)
+                for _ in range(repeats):
+                    for key, net in (("rendering", stylizer.net), ("default_layout", default_layout)):
+                        started = time.perf_counter()
+                        net(x)
+                        if stylizer.device.type == "cuda":
+                            torch.cuda.synchronize(stylizer.device)
+                        times[key].append(time.perf_counter() - started)
+            row[size] = 1000 * statistics.median(times["rendering"])
+            row[f"{size} default layout"] = 1000 * statistics.median(times["default_layout"])
         rows.append(row)
     return rows
 
@@ -190,19 +198,24 @@ def main() -> int:
     parser.add_argument("--clip-frames", type=int, default=32, help="frames of the real clip (long-term)")
     parser.add_argument("--clip-width", type=int, default=320)
     parser.add_argument("--hybrid-budget", type=int, default=1000, help="hybrid test budget (0: skip it)")
+    parser.add_argument("--speed-only", action="store_true", help="stop after the speed and preview rows")
     args = parser.parse_args()
     optimise = not args.no_optimise
     preset = load_preset("default")
     print(banner(args.device))
 
     speed = speed_rows(args.data, args.sizes, args.repeats, args.device)
-    print("\nms per frame (network forward pass)")
-    print(f"{'preset':<10}" + "".join(f"{s:>12}" for s in args.sizes))
+    print("\nms per frame (network forward pass; in brackets: the same weights in the default layout)")
+    print(f"{'preset':<10}" + "".join(f"{s:>20}" for s in args.sizes) + "   fps")
     for row in speed:
-        print(f"{row['preset']:<10}" + "".join(f"{row[s]:>12.0f}" for s in args.sizes))
+        cells = "".join(f"{row[s]:>11.0f} ({row[s + ' default layout']:>5.0f})" for s in args.sizes)
+        print(f"{row['preset']:<10}{cells}   " + " ".join(f"{1000 / row[s]:.1f}" for s in args.sizes))
 
     preview = preview_seconds(args.data, args.device, args.repeats)
     print(f"\npreview of one 1024x436 frame at 512 px (default preset's network): {preview:.2f} s")
+    if args.speed_only:
+        write_results(args.json, args.device, {"speed_ms": speed, "preview_seconds": preview})
+        return 0
 
     sintel: dict[str, list[dict]] = {}
     for scene, render_pass in SCENES:

@@ -51,7 +51,7 @@ class NetworkFile:
             raise VstError(
                 f"model weights do not fit the recorded architecture {self.architecture}: {exc}"
             ) from exc
-        return net.to(device).eval().requires_grad_(False)
+        return net.to(device).requires_grad_(False).for_rendering()
 
 
 def weights_digest(state: dict[str, torch.Tensor]) -> str:

@@ -28,6 +28,20 @@ class Architecture:
         return asdict(self)
 
 
+def channel_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image and channel mean and (biased) variance of (N, C, H, W), each (N, C, 1, 1).
+
+    E[x^2] - E[x]^2 reads the activations in two cheap reductions; `torch.var_mean` took a quarter
+    of a CPU forward pass. Where a channel's mean dwarfs its spread that formula cancels, and those
+    batches take the exact two-pass route instead.
+    """
+    mean = x.mean(dim=(2, 3), keepdim=True)
+    var = (x * x).mean(dim=(2, 3), keepdim=True) - mean * mean
+    if bool(((var <= 1e-4 * mean * mean) & (mean != 0)).any()):
+        var = (x - mean).square().mean(dim=(2, 3), keepdim=True)
+    return mean, var.clamp_min(0.0)
+
+
 class ShotNorm(nn.Module):
     """Instance normalisation whose statistics can be frozen for a whole shot.
 
@@ -47,15 +61,18 @@ class ShotNorm(nn.Module):
         self.shot_var: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, correction=0)
-        if self.mode == "collect":
-            self._sums.append((mean.detach().mean(0, keepdim=True), var.detach().mean(0, keepdim=True)))
-        elif self.mode == "shot":
+        if self.mode == "shot":
             if self.shot_mean is None or self.shot_var is None:
                 raise RuntimeError("shot statistics were not collected before freezing")
             mean, var = self.shot_mean, self.shot_var
-        x = (x - mean) * torch.rsqrt(var + self.eps)
-        return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+        else:
+            mean, var = channel_moments(x)
+            if self.mode == "collect":
+                self._sums.append((mean.detach().mean(0, keepdim=True), var.detach().mean(0, keepdim=True)))
+        # one fused multiply-add over the activations instead of subtract, multiply, multiply, add
+        scale = self.weight.view(1, -1, 1, 1) * torch.rsqrt(var + self.eps)
+        shift = self.bias.view(1, -1, 1, 1) - mean * scale
+        return torch.addcmul(shift, x, scale)
 
     def freeze(self) -> None:
         """Average the collected frames' statistics: within-frame variance plus the means' spread."""
@@ -106,6 +123,8 @@ class _Upsample(nn.Module):
 class TransformerNet(nn.Module):
     """RGB [0,1] in, stylized RGB [0,1] out, one forward pass per frame."""
 
+    channels_last = False  # set by for_rendering
+
     def __init__(self, architecture: Architecture = Architecture()) -> None:
         super().__init__()
         self.architecture = architecture
@@ -124,9 +143,23 @@ class TransformerNet(nn.Module):
         h, w = rgb.shape[-2:]
         pad_h, pad_w = -h % 4, -w % 4
         x = F.pad(rgb, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else rgb
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         # sigmoid keeps the output in [0, 1] with a gradient everywhere (a clamp would have none)
         out = torch.sigmoid(self.body(x))
-        return out[..., :h, :w]
+        return out[..., :h, :w].contiguous()
+
+    def for_rendering(self) -> TransformerNet:
+        """Evaluation mode with channels-last weights and activations.
+
+        The convolution kernels run 1.1-1.4x faster in that layout on a CPU (measured by
+        tools/bench_feedforward.py) and it is the layout GPU kernels prefer; training keeps the
+        default layout.
+        """
+        self.eval()
+        self.to(memory_format=torch.channels_last)
+        self.channels_last = True
+        return self
 
     def norms(self) -> list[ShotNorm]:
         return [m for m in self.modules() if isinstance(m, ShotNorm)]
