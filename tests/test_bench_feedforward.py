@@ -26,3 +26,11 @@ def test_scenes_are_the_shared_ground_truth_pairs(shared_data):
     for scene, render_pass in bench.SCENES:
         assert (shared_data / "sintel" / scene / render_pass).is_dir(), (scene, render_pass)
         assert any((shared_data / "sintel" / scene / "flow").glob("*.flo")), scene
+
+
+def test_speed_rows_time_both_layouts_of_every_shipped_network(shared_data):
+    rows = bench.speed_rows(shared_data, ["64x32"], repeats=1, device="cpu")
+    assert [row["preset"] for row in rows] == list(bench.BUILTIN)
+    for row in rows:
+        assert row["64x32"] > 0 and row["64x32 default layout"] > 0
+        assert len(row["digest"]) >= 16

@@ -54,6 +54,9 @@ BUILTIN = ("default", "ink", "mosaic", "swirls")
 SCENES = (("alley_2", "clean"), ("bandage_1", "final"), ("market_5", "clean"), ("market_5", "final"))
 
 
+SECTIONS = ("speed", "sintel", "long-term", "hybrid")
+
+
 def network_preset(preset: Preset, model: Path | None = None, statistics_mode: str = "frame") -> Preset:
     network = replace(preset.network, model=model or preset.network.model, statistics=statistics_mode)
     return replace(preset, method="feedforward", network=network)
@@ -198,25 +201,45 @@ def main() -> int:
     parser.add_argument("--clip-frames", type=int, default=32, help="frames of the real clip (long-term)")
     parser.add_argument("--clip-width", type=int, default=320)
     parser.add_argument("--hybrid-budget", type=int, default=1000, help="hybrid test budget (0: skip it)")
-    parser.add_argument("--speed-only", action="store_true", help="stop after the speed and preview rows")
+    parser.add_argument(
+        "--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="what to measure (all)"
+    )
     args = parser.parse_args()
     optimise = not args.no_optimise
     preset = load_preset("default")
     print(banner(args.device))
 
-    speed = speed_rows(args.data, args.sizes, args.repeats, args.device)
-    print("\nms per frame (network forward pass; in brackets: the same weights in the default layout)")
-    print(f"{'preset':<10}" + "".join(f"{s:>20}" for s in args.sizes) + "   fps")
-    for row in speed:
-        cells = "".join(f"{row[s]:>11.0f} ({row[s + ' default layout']:>5.0f})" for s in args.sizes)
-        print(f"{row['preset']:<10}{cells}   " + " ".join(f"{1000 / row[s]:.1f}" for s in args.sizes))
+    payload: dict = {"sections": args.sections, "extra": [str(p) for p in args.extra]}
+    if "speed" in args.sections:
+        speed = speed_rows(args.data, args.sizes, args.repeats, args.device)
+        print("\nms per frame (network forward pass; in brackets: the same weights in the default layout)")
+        print(f"{'preset':<10}" + "".join(f"{s:>20}" for s in args.sizes) + "   fps")
+        for row in speed:
+            cells = "".join(f"{row[s]:>11.0f} ({row[s + ' default layout']:>5.0f})" for s in args.sizes)
+            print(f"{row['preset']:<10}{cells}   " + " ".join(f"{1000 / row[s]:.1f}" for s in args.sizes))
+        preview = preview_seconds(args.data, args.device, args.repeats)
+        print(f"\npreview of one 1024x436 frame at 512 px (default preset's network): {preview:.2f} s")
+        payload.update(speed_ms=speed, preview_seconds=preview)
+    if "sintel" in args.sections:
+        payload["sintel"] = sintel_section(args, preset, optimise)
+    if "long-term" in args.sections or "hybrid" in args.sections:
+        shot = make_shot(width=192, height=128, n_frames=max(LONG_TERM_OFFSETS) + 8)
+        shot_frames = network_frames(shot)
+    if "long-term" in args.sections:
+        clips = {
+            "built-in shot": shot_frames,
+            "bedroom clip": clip_frames(args.data / "video" / "bedroom", args.clip_frames, args.clip_width),
+        }
+        payload["long_term"] = long_term_section(clips, preset, optimise, args.device)
+    if "hybrid" in args.sections and args.hybrid_budget > 0:
+        first, _ = load_frame(args.data, 204, 87)
+        payload["hybrid"] = hybrid_section({"built-in shot": shot_frames[0], "alley_2 frame 1": first},
+                                           preset, args.hybrid_budget, args.device)  # fmt: skip
+    write_results(args.json, args.device, payload)
+    return 0
 
-    preview = preview_seconds(args.data, args.device, args.repeats)
-    print(f"\npreview of one 1024x436 frame at 512 px (default preset's network): {preview:.2f} s")
-    if args.speed_only:
-        write_results(args.json, args.device, {"speed_ms": speed, "preview_seconds": preview})
-        return 0
 
+def sintel_section(args: argparse.Namespace, preset: Preset, optimise: bool) -> dict[str, list[dict]]:
     sintel: dict[str, list[dict]] = {}
     for scene, render_pass in SCENES:
         clip: Clip = load_clip(args.data / "sintel" / scene, args.sintel_scale, render_pass)
@@ -225,13 +248,13 @@ def main() -> int:
         sintel[clip.name] = [r.as_dict() for r in results]
         print(f"\n{clip.name} ({len(clip.frames)} frames, {len(clip.pairs)} ground-truth pairs)")
         print(format_table(results))
+    return sintel
 
-    shot = make_shot(width=192, height=128, n_frames=max(LONG_TERM_OFFSETS) + 8)
-    clips = {
-        "built-in shot": network_frames(shot),
-        "bedroom clip": clip_frames(args.data / "video" / "bedroom", args.clip_frames, args.clip_width),
-    }
-    long_term = long_term_rows(clips, preset, optimise, args.device)
+
+def long_term_section(
+    clips: dict[str, list[np.ndarray]], preset: Preset, optimise: bool, device: str
+) -> list[dict]:
+    long_term = long_term_rows(clips, preset, optimise, device)
     print("\nlong-term error (frames n and n-i)")
     print(
         f"{'clip':<15} {'method':<22}"
@@ -241,24 +264,21 @@ def main() -> int:
     for row in long_term:
         cells = "".join(f"{row['errors'].get(i, float('nan')):>10.5f}" for i in LONG_TERM_OFFSETS)
         print(f"{row['clip']:<15} {row['method']:<22}{cells}{row['seconds_per_frame']:>9.2f}")
-    hybrid: list[dict] = []
-    if args.hybrid_budget > 0:
-        first, _ = load_frame(args.data, 204, 87)
-        hybrid = hybrid_rows({"built-in shot": clips["built-in shot"][0], "alley_2 frame 1": first},
-                             preset, args.hybrid_budget, args.device)  # fmt: skip
-        print("\nhybrid: the optimisation default from the content vs from the network")
-        print(f"{'image':<16} {'start':<8} {'start loss':>12} {'iterations':>10} {'final loss':>12}"
-              f" {'to content final':>16} {'s':>6}")  # fmt: skip
-        for row in hybrid:
-            reached = row["iterations_to_content_final"] or "-"
-            print(
-                f"{row['image']:<16} {row['start']:<8} {row['start_loss']:>12.4g} {row['iterations']:>10}"
-                f" {row['final_loss']:>12.4g} {reached:>16} {row['seconds']:>6.1f}"
-            )
-    payload = {"speed_ms": speed, "preview_seconds": preview, "sintel": sintel, "long_term": long_term}
-    payload["hybrid"] = hybrid
-    write_results(args.json, args.device, {**payload, "extra": [str(p) for p in args.extra]})
-    return 0
+    return long_term
+
+
+def hybrid_section(images: dict[str, np.ndarray], preset: Preset, budget: int, device: str) -> list[dict]:
+    hybrid = hybrid_rows(images, preset, budget, device)
+    print("\nhybrid: the optimisation default from the content vs from the network")
+    print(f"{'image':<16} {'start':<8} {'start loss':>12} {'iterations':>10} {'final loss':>12}"
+          f" {'to content final':>16} {'s':>6}")  # fmt: skip
+    for row in hybrid:
+        reached = row["iterations_to_content_final"] or "-"
+        print(
+            f"{row['image']:<16} {row['start']:<8} {row['start_loss']:>12.4g} {row['iterations']:>10}"
+            f" {row['final_loss']:>12.4g} {reached:>16} {row['seconds']:>6.1f}"
+        )
+    return hybrid
 
 
 if __name__ == "__main__":
