@@ -4,19 +4,22 @@
     python tools/bench_feedforward.py --json docs/benchmarks/feedforward.json \\
         --extra /work/ablate/both.pt /work/ablate/none.pt ...
 
-1. Speed: milliseconds per frame of each built-in preset's network at --sizes (median of --repeats).
-2. Sintel (scenes the networks never saw): temporal error along the ground-truth flow and the style
-   loss (scored by the default preset's optimisation losses, so every row is comparable) of the
-   optimisation default, per-frame optimisation, the default network with frame and shot
-   statistics, and any --extra networks of the default preset (e.g. trained with a stability term
-   switched off).
-4. Hybrid: iterations of the optimisation default (its stopping rule, budget --hybrid-budget)
-   from the content vs from the network's output, on the first frame of the built-in shot and of
-   Sintel alley_2, and how many iterations the network start needs to reach the content start's
-   final loss.
-3. Long-term error (frames n and n-i, i = 1, 2, 4, 8, 16, along estimated flow with a
-   forward-backward check and a 10/255 input-change test) on the built-in shot and a real clip,
-   for frame vs shot statistics (and the optimisation default on the built-in shot).
+Sections (--sections, default all):
+
+- speed: milliseconds per frame of each built-in preset's network at --sizes (median of
+  --repeats), beside the same weights in PyTorch's default layout, and Blender's preview.
+- shot, sintel: temporal error along exact motion (the built-in shot at 192x128, 6 frames: the
+  headline's clip) and Sintel's ground-truth flow (scenes the networks never saw), and the style
+  and content loss (scored by the default preset's optimisation losses, so every row is
+  comparable) of the optimisation default, per-frame optimisation (left out by --no-optimise), the
+  default network with frame and shot statistics, and any --extra networks of the default preset
+  (e.g. trained with a stability term switched off).
+- long-term: error between frames n and n-i, i = 1, 2, 4, 8, 16, along estimated flow with a
+  forward-backward check and a 10/255 input-change test, on the built-in shot and a real clip,
+  for frame vs shot statistics (and the optimisation default on the built-in shot).
+- hybrid: iterations of the optimisation default (its stopping rule, budget --hybrid-budget) from
+  the content vs from the network's output, on the first frame of the built-in shot and of Sintel
+  alley_2, and how many iterations the network start needs to reach the content start's final loss.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from vst_node.engine.evaluation import (
     long_term_errors,
     long_term_pairs,
     network_frames,
+    shot_clip,
     stylize_frames,
 )
 from vst_node.engine.feedforward import FeedForwardStylizer
@@ -54,7 +58,10 @@ BUILTIN = ("default", "ink", "mosaic", "swirls")
 SCENES = (("alley_2", "clean"), ("bandage_1", "final"), ("market_5", "clean"), ("market_5", "final"))
 
 
-SECTIONS = ("speed", "sintel", "long-term", "hybrid")
+SECTIONS = ("speed", "shot", "sintel", "long-term", "hybrid")
+# the headline's clip (tools/temporal_compare.py --size 192x128 --frames 6): exact motion, so the
+# networks' rows sit beside the optimisation figures of docs/benchmarks/temporal.json
+SHOT_SIZE, SHOT_FRAMES = (192, 128), 6
 
 
 def network_preset(preset: Preset, model: Path | None = None, statistics_mode: str = "frame") -> Preset:
@@ -220,8 +227,17 @@ def main() -> int:
         preview = preview_seconds(args.data, args.device, args.repeats)
         print(f"\npreview of one 1024x436 frame at 512 px (default preset's network): {preview:.2f} s")
         payload.update(speed_ms=speed, preview_seconds=preview)
+    clips: list[Clip] = []
+    if "shot" in args.sections:
+        width, height = SHOT_SIZE
+        clips.append(shot_clip(make_shot(width=width, height=height, n_frames=SHOT_FRAMES, seed=0)))
     if "sintel" in args.sections:
-        payload["sintel"] = sintel_section(args, preset, optimise)
+        for scene, render_pass in SCENES:
+            clip = load_clip(args.data / "sintel" / scene, args.sintel_scale, render_pass)
+            clip.name += f" {render_pass}"
+            clips.append(clip)
+    if clips:
+        payload["short_term"] = short_term_section(clips, args.extra, preset, optimise, args.device)
     if "long-term" in args.sections or "hybrid" in args.sections:
         shot = make_shot(width=192, height=128, n_frames=max(LONG_TERM_OFFSETS) + 8)
         shot_frames = network_frames(shot)
@@ -239,16 +255,17 @@ def main() -> int:
     return 0
 
 
-def sintel_section(args: argparse.Namespace, preset: Preset, optimise: bool) -> dict[str, list[dict]]:
-    sintel: dict[str, list[dict]] = {}
-    for scene, render_pass in SCENES:
-        clip: Clip = load_clip(args.data / "sintel" / scene, args.sintel_scale, render_pass)
-        clip.name += f" {render_pass}"
-        results = evaluate_methods(clip, sintel_methods(preset, args.extra, optimise), preset, args.device)
-        sintel[clip.name] = [r.as_dict() for r in results]
+def short_term_section(
+    clips: list[Clip], extra: list[Path], preset: Preset, optimise: bool, device: str
+) -> dict[str, list[dict]]:
+    """Temporal error along ground-truth motion and style/content loss of every method, per clip."""
+    rows: dict[str, list[dict]] = {}
+    for clip in clips:
+        results = evaluate_methods(clip, sintel_methods(preset, extra, optimise), preset, device)
+        rows[clip.name] = [r.as_dict() for r in results]
         print(f"\n{clip.name} ({len(clip.frames)} frames, {len(clip.pairs)} ground-truth pairs)")
         print(format_table(results))
-    return sintel
+    return rows
 
 
 def long_term_section(
