@@ -365,3 +365,27 @@ def test_hybrid_starts_from_the_network(tiny_model, tiny_frames):
     assert not torch.allclose(starts[1], fill) and not torch.allclose(starts[1], starts[0])
     with pytest.raises(PresetError, match=r"init\.first is network"):
         load_preset("default", ["init.first=network", "network.model=null"])
+
+
+@pytest.mark.parametrize("name", ["default", "ink", "mosaic", "swirls"])
+def test_shipped_network_was_trained_by_the_command_in_its_preset(name):
+    """The file records the settings it was trained with: they must be the preset's own, so that
+    the command in the preset's comment (its steps and minutes) rebuilds it."""
+    import dataclasses
+    import re
+
+    from vst_node.settings.loading import builtin_presets_dir
+    from vst_node.training.trainer import BUDGET_FIELDS
+
+    preset = load_preset(name)
+    record = load_network_file(preset.network.model)
+    check_look(record, preset, preset.network.model)
+    trained = {k: v for k, v in record.training["settings"].items() if k not in BUDGET_FIELDS}
+    wanted = {k: v for k, v in dataclasses.asdict(preset.training).items() if k not in BUDGET_FIELDS}
+    assert trained == wanted
+    command = re.search(r"vst-node train --preset (\S+) -o (\S+) --steps (\d+) --minutes (\d+)",
+                        (builtin_presets_dir() / f"{name}.yaml").read_text())  # fmt: skip
+    assert command is not None
+    assert command.group(1) == name and command.group(2) == f"presets/models/{name}.pt"
+    assert record.training["steps"] == int(command.group(3))
+    assert record.training["settings"]["minutes"] == float(command.group(4))
