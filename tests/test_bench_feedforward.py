@@ -34,3 +34,19 @@ def test_speed_rows_time_both_layouts_of_every_shipped_network(shared_data):
     for row in rows:
         assert row["64x32"] > 0 and row["64x32 default layout"] > 0
         assert len(row["digest"]) >= 16
+
+
+def test_long_term_rows_include_the_extra_networks(tmp_path):
+    from vst_node.engine.evaluation import network_frames
+    from vst_node.io.synthetic import make_shot
+
+    preset = load_preset("default")
+    copy = tmp_path / "same_weights.pt"
+    copy.write_bytes(preset.network.model.read_bytes())
+    frames = network_frames(make_shot(width=48, height=32, n_frames=18, seed=0))
+    rows = bench.long_term_rows({"shot": frames}, preset, optimise=False, device="cpu", extra=[copy])
+    by_method = {row["method"]: row for row in rows}
+    assert list(by_method) == ["network, frame stats", "network, shot stats", "network same_weights"]
+    assert set(by_method["network same_weights"]["errors"]) == set(bench.LONG_TERM_OFFSETS)
+    # the same weights through --extra give the shipped network's figures exactly
+    assert by_method["network same_weights"]["errors"] == by_method["network, frame stats"]["errors"]

@@ -2,7 +2,7 @@
 """The fast mode measured: speed, short-term and long-term temporal error, style loss.
 
     python tools/bench_feedforward.py --json docs/benchmarks/feedforward.json \\
-        --extra /work/ablate/both.pt /work/ablate/none.pt ...
+        --extra other_default_network.pt no_stability_terms.pt ...
 
 Sections (--sections, default all):
 
@@ -16,7 +16,8 @@ Sections (--sections, default all):
   (e.g. trained with a stability term switched off).
 - long-term: error between frames n and n-i, i = 1, 2, 4, 8, 16, along estimated flow with a
   forward-backward check and a 10/255 input-change test, on the built-in shot and a real clip,
-  for frame vs shot statistics (and the optimisation default on the built-in shot).
+  for frame vs shot statistics, the --extra networks (the real clip is footage none of the
+  networks' settings were chosen on) and the optimisation default on the built-in shot.
 - hybrid: iterations of the optimisation default (its stopping rule, budget --hybrid-budget) from
   the content vs from the network's output, on the first frame of the built-in shot and of Sintel
   alley_2, and how many iterations the network start needs to reach the content start's final loss.
@@ -28,6 +29,7 @@ import argparse
 import copy
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -133,14 +135,16 @@ def sintel_methods(preset: Preset, extra: list[Path], optimise: bool) -> dict[st
 
 
 def long_term_rows(
-    clips: dict[str, list[np.ndarray]], preset: Preset, optimise: bool, device: str
-) -> list[dict]:
+    clips: dict[str, list[np.ndarray]], preset: Preset, optimise: bool, device: str,
+    extra: Sequence[Path] = (),
+) -> list[dict]:  # fmt: skip
     rows = []
     for name, frames in clips.items():
         pairs = long_term_pairs(frames)
         methods = {
             "network, frame stats": network_preset(preset),
             "network, shot stats": network_preset(preset, statistics_mode="shot"),
+            **{f"network {model.stem}": network_preset(preset, model) for model in extra},
         }
         if optimise and name == "built-in shot":
             methods["optimise (preset)"] = preset
@@ -246,7 +250,7 @@ def main() -> int:
             "built-in shot": shot_frames,
             "bedroom clip": clip_frames(args.data / "video" / "bedroom", args.clip_frames, args.clip_width),
         }
-        payload["long_term"] = long_term_section(clips, preset, optimise, args.device)
+        payload["long_term"] = long_term_section(clips, preset, optimise, args.device, args.extra)
     if "hybrid" in args.sections and args.hybrid_budget > 0:
         first, _ = load_frame(args.data, 204, 87)
         payload["hybrid"] = hybrid_section({"built-in shot": shot_frames[0], "alley_2 frame 1": first},
@@ -269,18 +273,19 @@ def short_term_section(
 
 
 def long_term_section(
-    clips: dict[str, list[np.ndarray]], preset: Preset, optimise: bool, device: str
-) -> list[dict]:
-    long_term = long_term_rows(clips, preset, optimise, device)
+    clips: dict[str, list[np.ndarray]], preset: Preset, optimise: bool, device: str,
+    extra: Sequence[Path] = (),
+) -> list[dict]:  # fmt: skip
+    long_term = long_term_rows(clips, preset, optimise, device, extra)
     print("\nlong-term error (frames n and n-i)")
     print(
-        f"{'clip':<15} {'method':<22}"
+        f"{'clip':<15} {'method':<26}"
         + "".join(f"{'i=' + str(i):>10}" for i in LONG_TERM_OFFSETS)
         + f"{'s/frame':>9}"
     )
     for row in long_term:
         cells = "".join(f"{row['errors'].get(i, float('nan')):>10.5f}" for i in LONG_TERM_OFFSETS)
-        print(f"{row['clip']:<15} {row['method']:<22}{cells}{row['seconds_per_frame']:>9.2f}")
+        print(f"{row['clip']:<15} {row['method']:<26}{cells}{row['seconds_per_frame']:>9.2f}")
     return long_term
 
 
