@@ -153,8 +153,8 @@ class TrainingSettings:
     noise: float = 1000.0  # noise stability: output change when a few pixels get noise (Element AI 2018)
     noise_pixels: float = 0.004  # share of pixels that get noise (1000 of 512x512)
     noise_range: float = 30.0  # that noise is uniform in +-this, on a 0-255 scale
-    compound: float = 150.0  # ||F(W(x) + d) - W(F(x))|| with W a random smooth flow (Wang et al. 2020)
-    compound_shift: float = 4.0  # largest displacement of that random flow, in pixels of a crop
+    compound: float = 75.0  # ||F(W(x) + d) - W(F(x))|| with W a random smooth flow (Wang et al. 2020)
+    compound_shift: float = 32.0  # largest displacement of that random flow, in pixels of a crop
     compound_sigma: float = 0.02  # std of the Gaussian noise d, on a 0-1 scale
     width: int = 16  # channels of the network's first layer (Johnson et al.: 32); file size ~ width^2
     residual_blocks: int = 5
