@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,6 +55,16 @@ def test_convergence_target_is_not_met_when_the_warped_run_hits_the_cap() -> Non
     targets = bench_sintel.convergence_targets(rows)
     assert [t["passed"] for t in targets] == [True, False]
     assert targets[0]["value"] == pytest.approx(200 / 600)
+
+
+def test_protocol_renders_frame_n_alone_unless_overridden() -> None:
+    style = Path(__file__).resolve().parents[1] / "presets" / "styles" / "swirls.png"
+    budget = bench_sintel.Budget(first=7, later=3)
+    base = bench_sintel.protocol_preset("default", style, budget)
+    assert base.init.run_up == 0  # the shipped presets walk a run-up; the paper's frame N does not
+    assert base.init.first == "random"
+    assert (base.optimiser.iterations_first, base.optimiser.iterations) == (7, 3)
+    assert bench_sintel.protocol_preset("default", style, budget, ["init.run_up=2"]).init.run_up == 2
 
 
 @pytest.mark.slow

@@ -466,6 +466,23 @@ def convergence_targets(rows: Sequence[dict]) -> list[dict]:
     return targets
 
 
+def protocol_preset(preset: str, style: Path, budget: Budget, overrides: Sequence[str] = ()) -> Preset:
+    """The preset every method starts from: the paper's protocol on top, `overrides` last."""
+    return load_preset(
+        preset,
+        [
+            f"style.image={style.resolve()}",
+            f"optimiser.iterations_first={budget.first}",
+            f"optimiser.iterations={budget.later}",
+            "init.first=random",  # the paper's first frame, the same for every method
+            # frame N alone, as in the paper: a run-up would walk back from N+1 and so let
+            # frame N+1 meet a render of itself (something only a shot's first pair gets)
+            "init.run_up=0",
+            *overrides,
+        ],
+    )
+
+
 def run_sintel_section(
     data: Path,
     styles: Sequence[Path],
@@ -491,16 +508,7 @@ def run_sintel_section(
     rows, peer_rows, conv_rows = [], [], []
     for seq in seqs:
         for index, style in enumerate(styles):
-            base = load_preset(
-                preset,
-                [
-                    f"style.image={Path(style).resolve()}",
-                    f"optimiser.iterations_first={budget.first}",
-                    f"optimiser.iterations={budget.later}",
-                    "init.first=random",  # the paper's first frame, the same for every method
-                    *overrides,
-                ],
-            )
+            base = protocol_preset(preset, Path(style), budget, overrides)
             r, p, c = run_sequence_style(
                 seq,
                 Path(style),
