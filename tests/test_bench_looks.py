@@ -42,8 +42,8 @@ def test_measure_reports_every_frame_and_the_pop_ratios(looks, tmp_path: Path) -
     _video(tmp_path)
     row = looks.measure("pan", "default", 48, 5, FAST, tmp_path)
     assert [f["frame"] for f in row["frames"]] == [1, 2, 3, 4, 5]
-    # frame 1 counts its run-up: frame 3 alone (6), frame 2 (3), then itself from frame 2 (3)
-    assert row["frames"][0]["iterations"] == 12 and row["frames"][0]["run_up"] == 2
+    # frame 1 counts its run-up: frame 4 alone (6), frames 3 and 2 (3 each), then itself from frame 2 (3)
+    assert row["frames"][0]["iterations"] == 15 and row["frames"][0]["run_up"] == 3
     assert row["frames"][1]["iterations"] == 3 and row["frames"][1]["run_up"] == 0
     first = row["frames"][0]
     expected = first["high_frequency"] / np.mean([f["high_frequency"] for f in row["frames"][1:5]])

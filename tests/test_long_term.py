@@ -39,7 +39,7 @@ def test_binary_weights_never_link_a_pixel_twice():
 def test_frames_needed_follow_the_offsets():
     node = StyleTransferNode(load_preset("default", LONG), device="cpu")
     node.begin_sequence(range(10, 20))
-    assert node.frames_needed(10) == [10, 11, 12]  # the first frame and its run-up
+    assert node.frames_needed(10) == [10, 11, 12, 13]  # the first frame and its run-up (init.run_up 3)
     assert node.frames_needed(11) == [10, 11]
     assert node.frames_needed(13) == [11, 12, 13]
     assert node.frames_needed(16) == [12, 14, 15, 16]

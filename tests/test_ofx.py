@@ -104,7 +104,7 @@ def test_frames_needed_include_the_temporal_neighbours(tmp_path):
     effect = make_effect(tmp_path)
     try:
         effect.set_source_range(1001, 1010)
-        assert effect.get_frames_needed(1001) == [(1001, 1003)]  # the first frame and its run-up
+        assert effect.get_frames_needed(1001) == [(1001, 1004)]  # the first frame and its run-up (3)
         assert effect.get_frames_needed(1005.0) == [(1004, 1005)]
         effect.instance_changed("temporal_offsets", "1,2")
         assert effect.get_frames_needed(1005) == [(1003, 1005)]

@@ -186,7 +186,7 @@ def test_failed_frame_gives_nonzero_exit_and_keeps_earlier_frames(
     real = render_module.read_frame
 
     def flaky(path, layer=None):
-        if "1004" in str(path):  # after the first frame's run-up (1002, 1003), which reads ahead
+        if "1004" in str(path):  # after the first frame's two-frame run-up (1002, 1003), which reads ahead
             from vst_node.errors import InputError
 
             raise InputError(f"{path}: simulated read failure")
@@ -194,8 +194,9 @@ def test_failed_frame_gives_nonzero_exit_and_keeps_earlier_frames(
 
     monkeypatch.setattr(render_module, "read_frame", flaky)
     code, _, err = run(
-        ["render", tiny_sequence, "-o", tmp_path / "o" / "x.####.exr", *SETS, "--no-cache"], capsys
-    )
+        ["render", tiny_sequence, "-o", tmp_path / "o" / "x.####.exr", *SETS, "--set", "init.run_up=2",
+         "--no-cache"], capsys,  # a run-up short enough that frame 1004 is first read for itself
+    )  # fmt: skip
     assert code == 1
     assert "frame 1004" in err and "simulated" in err
     assert (tmp_path / "o" / "x.1003.exr").exists()
@@ -347,8 +348,8 @@ def test_a_cut_is_named_as_a_frame_the_flow_cannot_track(tiny_shot, tmp_path, ca
     )
     assert code == 0, err
     lines = {f: next(line for line in err.splitlines() if f"frame {f} (" in line) for f in range(1001, 1005)}
-    # the first frame continues from its run-up (1003 -> 1002 -> 1001; 1002 gave way at the cut)
-    assert "with a 2-frame run-up, flow reliable on" in lines[1001]
+    # the first frame continues from its run-up (1004 -> 1003 -> 1002 -> 1001; 1002 gave way at the cut)
+    assert "with a 3-frame run-up, flow reliable on" in lines[1001]
     shares = {f: int(re.search(r"flow reliable on (\d+)%", lines[f]).group(1)) for f in (1002, 1003, 1004)}
     assert shares[1003] < 50 <= min(shares[1002], shares[1004]), shares
     # The give-way: the cut is rendered as a frame on its own, the tracked frames lean fully.

@@ -57,7 +57,7 @@ class InitSettings:
     noise_std: float = 0.001
     # The first frame is rendered after a walk back from this many frames ahead (engine.plans.run_up),
     # so that it inherits a painting carried along the flow like every later frame: no first-frame pop.
-    run_up: int = 2
+    run_up: int = 3
 
 
 @dataclass(frozen=True)
