@@ -2,9 +2,10 @@
 """Ruder et al. 2016 Table 1 on MPI Sintel, with pastiche as a peer and the convergence check.
 
 Every Sintel sequence with a ground-truth pair N -> N+1 x every style image: frame N from random
-init, frame N+1 by each method (random, previous, warped, warped + temporal loss with DIS and with
-DeepFlow, long-term, multi-pass, pastiche); temporal error, style and content loss of frame N+1.
-The methods and the scoring are benchkit/table1.py's.
+init, frame N+1 by each method (random, previous, warped, warped + temporal loss with DIS, DeepFlow
+and the matched backend, long-term, multi-pass, pastiche; `--methods warped_temporal_truth` adds
+the same with the ground-truth flow, a ceiling); temporal error, style and content loss of frame
+N+1. The methods and the scoring are benchkit/table1.py's.
 
     python tools/bench_sintel.py --scale 8 --json /tmp/sintel.json
 """
