@@ -97,3 +97,29 @@ def test_flow_targets_take_the_median_over_full_size_pairs(bench_flow) -> None:
 def test_flow_section_rejects_unknown_backends(bench_flow, fake_data: Path) -> None:
     with pytest.raises(ValueError, match="raft"):
         bench_flow.run_flow_section(fake_data, repeat=1, backends=["raft"])
+
+
+def test_flow_section_scores_the_warp_flow_and_what_the_check_keeps(bench_flow, fake_data: Path) -> None:
+    """A pure shift: the N+1 -> N flow is right on N+1's pixels that N saw, and the check keeps them."""
+    rows = bench_flow.run_flow_section(fake_data, repeat=1, backends=["dis-medium"])["rows"]
+    for row in rows:
+        assert row["warp_epe"] < 1.0, row
+        assert row["warp_kept_fraction"] > 0.8, row
+        assert 0.0 <= row["warp_kept_off_3px"] < 0.05, row
+
+
+def test_warp_measures_see_a_wrong_flow(bench_flow, tmp_path: Path) -> None:
+    """The ground truth says the frame moved 6 px right, the frames do not move: the flow (near zero)
+    is 6 px off everywhere, and every pixel the check keeps counts as off."""
+    scene = tmp_path / "sintel" / "still"
+    for folder in ("clean", "flow", "occlusions", "invalid"):
+        (scene / folder).mkdir(parents=True)
+    gray = _texture(5)[MARGIN : MARGIN + H, MARGIN : MARGIN + W]
+    for number in (1, 2):
+        cv2.imwrite(str(scene / "clean" / f"frame_{number:04d}.png"), cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
+    write_flo(scene / "flow" / "frame_0001.flo", np.broadcast_to(np.float32([6, 0]), (H, W, 2)))
+    for kind in ("occlusions", "invalid"):
+        cv2.imwrite(str(scene / kind / "frame_0001.png"), np.zeros((H, W), np.uint8))
+    (row,) = bench_flow.run_flow_section(tmp_path, repeat=1, backends=["dis-medium"])["rows"]
+    assert row["warp_epe"] > 5.0, row
+    assert row["warp_kept_fraction"] > 0.5 and row["warp_kept_off_3px"] > 0.9, row

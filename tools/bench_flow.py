@@ -3,7 +3,9 @@
 
 For each backend it computes forward + backward flow and the reliability weights (what one frame of
 a render costs), then compares with the ground truth (benchkit/flow.py): EPE on valid non-occluded
-pixels, and how well "c < 0.5" covers the occluded pixels (precision, recall).
+pixels, and how well "c < 0.5" covers the occluded pixels (precision, recall); with --all also the
+warp side: the N+1 -> N flow's EPE on N+1's pixels visible in N, the share of those the reliability
+check keeps, and the share of the kept ones more than 3 px off.
 
     python tools/bench_flow.py --scene alley_2 --json bench_flow.json      # one pair
     python tools/bench_flow.py --all --json flow_section.json              # every ground-truth pair
@@ -23,8 +25,11 @@ from benchkit.sintel import PASSES
 
 HEADER = ("backend", "total_s", "flows_s", "weights", "EPE_noc", "recall", "prec")
 WIDTHS = (14, 8, 8, 8, 8, 7, 7)
-ALL_HEADER = ("sequence", "pair", "backend", "total_s", "flow_s", "weights_s", "EPE", "precision", "recall")
-ALL_WIDTHS = (16, 7, 14, 8, 8, 9, 7, 9, 7)
+ALL_HEADER = (
+    "sequence", "pair", "backend", "total_s", "flow_s", "weights_s", "EPE", "precision", "recall",
+    "warp_EPE", "kept", "kept>3px",
+)  # fmt: skip
+ALL_WIDTHS = (16, 7, 14, 8, 8, 9, 7, 9, 7, 8, 7, 8)
 
 
 def _print_row(row: dict) -> None:
@@ -35,7 +40,10 @@ def _print_row(row: dict) -> None:
 
 
 def _print_all_row(row: dict) -> None:
-    names = ("total_s", "flow_pair_s", "weights_s", "epe_noc", "occlusion_precision", "occlusion_recall")
+    names = (
+        "total_s", "flow_pair_s", "weights_s", "epe_noc", "occlusion_precision", "occlusion_recall",
+        "warp_epe", "warp_kept_fraction", "warp_kept_off_3px",
+    )  # fmt: skip
     texts = ("sequence", "pair", "backend")
     cells = [f"{row[name]:<{width}}" for name, width in zip(texts, ALL_WIDTHS[:3], strict=True)]
     cells += [f"{row[name]:>{width}.4f}" for name, width in zip(names, ALL_WIDTHS[3:], strict=True)]

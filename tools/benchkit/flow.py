@@ -2,7 +2,11 @@
 
 For each backend it computes forward + backward flow and the reliability weights (what one frame of
 a render costs), then compares with the ground truth: EPE on valid non-occluded pixels, and how well
-"c < 0.5" covers the occluded pixels (precision, recall). `run_flow_section(data)` runs every
+"c < 0.5" covers the occluded pixels (precision, recall). The warp side too: the render brings frame
+N's result into N+1 along the flow N+1 -> N and trusts N+1's pixels where c >= 0.5 on N+1's grid,
+so that flow is scored against the ground truth inverted onto N+1 (benchkit/oracle.py), with the
+share of N+1's trusted pixels that the check keeps although they are more than 3 px off (those
+drag strokes the wrong way). `run_flow_section(data)` runs every
 ground-truth pair under `data/sintel/*/` at full resolution and returns {"rows": [...], "targets": {...}}.
 """
 
@@ -17,6 +21,7 @@ import numpy as np
 import torch
 
 from benchkit.machine import synchronize
+from benchkit.oracle import invert_forward_flow
 from benchkit.sintel import discover, frame_path, ground_truth, load_mask, load_rgb, mask_path, scaled_size
 from vst_node.engine.flow import flow_pair, to_gray_u8
 from vst_node.ops.reliability import reliability_weights
@@ -33,6 +38,7 @@ BACKENDS = [settings.key() for settings in SETTINGS]
 TARGET_SIZE = (1024, 436)  # the issue's targets are per pair at full Sintel resolution
 DIS_TARGET_S = 0.2  # forward + backward + weights, the shipped DIS preset
 DEEPFLOW_TARGET_S = 3.0
+WARP_OFF_PX = 3.0  # a kept pixel whose warp flow is further off than this drags a stroke visibly
 
 
 def select_settings(backends: Sequence[str] | None) -> list[FlowSettings]:
@@ -60,7 +66,9 @@ def bench(
     Timings are the median of `repeat` runs; the weights (host-to-device copy, computation and the
     copy back) run on `device`. `on_row` is called with each row as soon as it is measured.
     """
-    gt, _ = ground_truth(scene_dir, frame, scale)
+    gt, hidden = ground_truth(scene_dir, frame, scale)
+    gt_warp, trusted = invert_forward_flow(gt, hidden)  # N+1 -> N on N+1's grid, and where it is known
+    trusted = trusted > 0.5
     size = (gt.shape[1], gt.shape[0])
     occluded = load_mask(mask_path(scene_dir, "occlusions", frame), size, 0.5)
     valid = ~load_mask(mask_path(scene_dir, "invalid", frame), size, 0.0)
@@ -95,6 +103,10 @@ def bench(
             flow_times.append(flowed - started)
         unreliable = (c.numpy() < 0.5) & valid
         hits = int((unreliable & occluded).sum())
+        # The render's orientation: `forward` here is N+1 -> N, the warp flow; c on N+1's grid.
+        kept = reliability_weights(*(torch.from_numpy(f).permute(2, 0, 1)[None] for f in (backward, forward)))
+        kept = (kept[0, 0].numpy() >= 0.5) & trusted
+        warp_error = np.linalg.norm(forward - gt_warp, axis=2)
         rows.append(
             {
                 "sequence": f"{scene_dir.name}/{pass_}",
@@ -109,6 +121,9 @@ def bench(
                 "occlusion_precision": hits / max(int(unreliable.sum()), 1),
                 "occlusion_recall": hits / max(int((occluded & valid).sum()), 1),
                 "unreliable_fraction": float(unreliable.mean()),
+                "warp_epe": float(warp_error[trusted].mean()) if trusted.any() else float("nan"),
+                "warp_kept_fraction": float(kept.sum() / max(int(trusted.sum()), 1)),
+                "warp_kept_off_3px": float((warp_error[kept] > WARP_OFF_PX).mean()) if kept.any() else 0.0,
             }
         )
         if on_row is not None:
