@@ -104,8 +104,9 @@ def bench(
         unreliable = (c.numpy() < 0.5) & valid
         hits = int((unreliable & occluded).sum())
         # The render's orientation: `forward` here is N+1 -> N, the warp flow; c on N+1's grid.
-        kept = reliability_weights(*(torch.from_numpy(f).permute(2, 0, 1)[None] for f in (backward, forward)))
-        kept = (kept[0, 0].numpy() >= 0.5) & trusted
+        warp_pair = (torch.from_numpy(f).permute(2, 0, 1)[None] for f in (backward, forward))
+        c_next = reliability_weights(*warp_pair)
+        kept = (c_next[0, 0].numpy() >= 0.5) & trusted
         warp_error = np.linalg.norm(forward - gt_warp, axis=2)
         rows.append(
             {
