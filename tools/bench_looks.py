@@ -92,10 +92,11 @@ def measure(
     overrides: list[str],
     data: Path,
     save: Path | None = None,
+    device: str = "cpu",
 ) -> dict:
     frames = load_clip(clip, size, count, data)
     preset = load_preset(preset_name, ["resolution.max_side=null", "resolution.scale=1", *overrides])
-    results, node, _ = stylize_frames(frames, preset, "cpu")
+    results, node, _ = stylize_frames(frames, preset, device)
     if save is not None:
         tag = f"{clip.replace(':', '_').replace('/', '_')}_{Path(preset_name).stem}_{size}"
         save_frames(save, tag, list(results))
@@ -170,13 +171,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", action="append", type=int, default=[], help="long side in pixels")
     parser.add_argument("--frames", type=int, default=6, help="frames from the start of each clip")
     parser.add_argument("--save", type=Path, help="also write the result frames as PNGs into this folder")
-    add_options(parser, "data", "set", "json")
+    add_options(parser, "data", "set", "device", "json")
     args = parser.parse_args(argv)
     rows = []
     for clip in args.clip or ["bedroom"]:
         for preset in args.preset or ["default"]:
             for size in args.size or [320]:
-                row = measure(clip, preset, size, args.frames, args.overrides, args.data, args.save)
+                row = measure(
+                    clip, preset, size, args.frames, args.overrides, args.data, args.save, args.device
+                )
                 print(format_row(row), flush=True)
                 for f in row["frames"]:
                     print(
@@ -186,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                         flush=True,
                     )
                 rows.append(row)
-    write_results(args.json, "cpu", {"looks": rows})
+    write_results(args.json, args.device, {"looks": rows})
     return 0
 
 
