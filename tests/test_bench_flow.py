@@ -102,6 +102,7 @@ def test_flow_section_rejects_unknown_backends(bench_flow, fake_data: Path) -> N
 def test_flow_section_scores_the_warp_flow_and_what_the_check_keeps(bench_flow, fake_data: Path) -> None:
     """A pure shift: the N+1 -> N flow is right on N+1's pixels that N saw, and the check keeps them."""
     rows = bench_flow.run_flow_section(fake_data, repeat=1, backends=["dis-medium"])["rows"]
+    assert rows, "no pair was scored"
     for row in rows:
         assert row["warp_epe"] < 1.0, row
         assert row["warp_kept_fraction"] > 0.8, row

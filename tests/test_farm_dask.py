@@ -79,6 +79,25 @@ def wait_until(condition, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def bounded(call, seconds: float = 300.0):
+    """call() on a daemon thread: a submit --wait that hangs fails the test instead of stalling CI."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # re-raised below, in the test's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds:.0f} s"
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def _parent(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as handle:
         return int(handle.read().split(")")[-1].split()[1])
@@ -128,7 +147,7 @@ def test_a_frame_that_fails_fails_its_shot_and_the_others_go_on(cluster, tmp_pat
     address = cluster.start_scheduler()
     cluster.start_workers(2)
     stream = StringIO()
-    result = submit(plan, str(plan_path), address, retries=0, wait=True, stream=stream)
+    result = bounded(lambda: submit(plan, str(plan_path), address, retries=0, wait=True, stream=stream))
     assert list(result.failed) == [f"vst-{plan.id}-bad-chunk-1"], result.failed
     message = result.failed[f"vst-{plan.id}-bad-chunk-1"]
     assert "shot bad, chunk:1" in message and "sh.0003.exr" in message
@@ -176,7 +195,7 @@ def test_the_scheduler_gone_is_a_clear_error_and_submitting_again_resumes(cluste
         assert read_frame(tmp_path / "out" / f"a.{frame:04d}.exr").rgba.shape == (28, 40, 4)
     address = cluster.start_scheduler()
     cluster.start_workers(1)
-    result = submit(plan, str(plan_path), address, wait=True, stream=StringIO())
+    result = bounded(lambda: submit(plan, str(plan_path), address, wait=True, stream=StringIO()))
     assert not result.failed
     frames = sorted(e["frame"] for e in read_journal(shot))
     assert frames == list(range(1, 9)), frames  # resumed: each frame written once
@@ -192,11 +211,17 @@ def test_a_cuda_plan_asks_dask_for_a_gpu(cluster, tmp_path):
     cluster.start_workers(1)  # started without --resources GPU=1: it must not take the task
     submission = submit(plan, str(plan_path), address, stream=StringIO())
     with distributed.Client(address, timeout=30) as client:
-        time.sleep(2)
-        info = client.run_on_scheduler(
-            lambda dask_scheduler: {
-                k: (ts.state, dict(ts.resource_restrictions or {})) for k, ts in dask_scheduler.tasks.items()
-            }
-        )
+
+        def tasks() -> dict:
+            def states(dask_scheduler) -> dict:
+                tasks = dask_scheduler.tasks.items()
+                return {key: (t.state, dict(t.resource_restrictions or {})) for key, t in tasks}
+
+            return client.run_on_scheduler(states)
+
+        # The scheduler parks a task no worker can take as "no-worker"; wait for it to get there.
+        wait_until(lambda: tasks().get(submission.submitted[0], ("",))[0] == "no-worker", 60, "no-worker")
+        time.sleep(1)  # and it stays there: the worker without a GPU never takes it
+        info = tasks()
     assert info[submission.submitted[0]] == ("no-worker", {"GPU": 1}), info
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.exr"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -96,7 +97,7 @@ def test_every_problem_is_reported_before_anything_is_planned(two_shots, tmp_pat
     with pytest.raises(InputError) as caught:
         make_plan(shots, "default", [], chunk=2)
     message = str(caught.value)
-    assert "5" in message and "missing" in message.lower()
+    assert re.search(r"1 of 7 requested frames missing for .*: 5\b", message), message
     assert "frame number token" in message
     with pytest.raises(InputError, match="--chunk, --anchor-step and --threads must be >= 1"):
         make_plan(shots[1:2], "default", [], chunk=0)
@@ -110,6 +111,10 @@ def test_preset_must_resolve_to_the_same_settings_on_the_workers(two_shots, tmp_
     assert plan.preset == str(preset.resolve())
     assert plan.load_preset().weights.style == 50
     preset.write_text("extends: default\nweights:\n  style: 60\n")
+    with pytest.raises(InputError, match="other settings here"):
+        plan.load_preset()
+    # The output step counts too: a worker with another strength would write other pixels.
+    preset.write_text("extends: default\nweights:\n  style: 50\nstrength: 0.5\n")
     with pytest.raises(InputError, match="other settings here"):
         plan.load_preset()
 

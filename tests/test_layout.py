@@ -146,4 +146,8 @@ def test_host_adapters_use_only_the_public_api(plugin):
             elif isinstance(node, ast.Import):
                 names = [a.name for a in node.names if a.name.startswith("vst_node")]
                 assert all(n in ("vst_node", "vst_node.api") for n in names), f"{path.name}:{node.lineno}"
+    files = sorted((ROOT / "plugins" / plugin).rglob("*.py"))
+    assert files, f"plugins/{plugin} has no Python files: moved?"
+    # Blender imports the core through vst_node.api; Natron's Python cannot, and runs the CLI instead.
+    assert used if plugin == "blender" else not used, used
     assert set(used) <= public, sorted(set(used) - public)

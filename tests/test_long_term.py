@@ -8,6 +8,7 @@ import torch
 
 from vst_node.engine.evaluation import network_frames
 from vst_node.engine.node import StyleTransferNode
+from vst_node.errors import PresetError
 from vst_node.io.synthetic import make_shot
 from vst_node.ops.reliability import long_term_weights
 from vst_node.settings import load_preset
@@ -81,7 +82,7 @@ def test_long_term_changes_the_result_and_scrubbing_gives_the_same_pixels(tiny_f
     [("[2, 4]", "includes 1"), ("[1, 1]", "distinct"), ("[1, 0]", ">= 1"), ("two", "offsets")],
 )
 def test_offsets_are_validated(value, message):
-    with pytest.raises(Exception, match=message) as info:
+    with pytest.raises(PresetError, match=message) as info:
         load_preset("default", [f"temporal.offsets={value}"])
     assert "temporal.offsets" in str(info.value)
 

@@ -14,6 +14,7 @@ import pytest
 from vst_node.engine.node import FrameStats
 from vst_node.faces.cli import main
 from vst_node.faces.render import RenderJob, RenderReport, render_sequence
+from vst_node.io.colour import LINEAR_SPACE
 from vst_node.io.image_io import read_frame
 from vst_node.io.sequence import SequencePattern
 from vst_node.io.synthetic import make_shot, write_shot
@@ -103,6 +104,9 @@ def test_unreadable_frame_is_named(tiny_sequence, tmp_path, capsys):
     "args,needle",
     [
         (["--set", "weights.style"], "KEY=VALUE"),
+        (["--set", "=5"], "KEY=VALUE"),
+        (["--set", "weights..style=5"], "KEY=VALUE"),
+        (["--frames", "5-1"], "--frames"),
         (["--device", "tpu"], "--device"),
         (["--resume", "--bogus"], "--bogus"),
     ],
@@ -114,9 +118,19 @@ def test_argument_errors_exit_2(tiny_sequence, tmp_path, capsys, args, needle):
     assert needle in capsys.readouterr().err
 
 
-def test_bad_frames_syntax_returns_2(tiny_sequence, tmp_path, capsys):
-    code, _, err = run(["render", tiny_sequence, "-o", tmp_path / "o.####.exr", "--frames", "5-1"], capsys)
-    assert code == 2 and "--frames" in err
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sheet", "{seq}", "{seq}", "-o", "{tmp}/s.png"],
+        ["farm", "plan", "{seq}", "-o", "{tmp}/o.####.exr", "--json", "{tmp}/p.json"],
+    ],
+)
+def test_bad_frames_syntax_exits_2_in_every_command(tiny_sequence, tmp_path, capsys, command):
+    args = [a.format(seq=tiny_sequence, tmp=tmp_path) for a in command]
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "--frames", "1-x"])
+    assert exc.value.code == 2
+    assert "--frames" in capsys.readouterr().err
 
 
 def test_preset_typo_names_key_and_suggestion(tiny_sequence, tmp_path, capsys):
@@ -235,7 +249,19 @@ def test_png_input_renders_to_exr(tmp_path, capsys):
         ["render", tmp_path / "c.#.png", "-o", tmp_path / "o" / "c.####.exr", *SETS, "--no-cache"], capsys
     )
     assert code == 0, err
-    assert read_frame(tmp_path / "o" / "c.0002.exr").spec.get_string_attribute("oiio:ColorSpace")
+    spec = read_frame(tmp_path / "o" / "c.0002.exr").spec
+    assert spec.get_string_attribute("oiio:ColorSpace") == LINEAR_SPACE
+    # At strength 0 the EXR holds the PNG's sRGB values decoded to linear light: once, not twice or never.
+    code, _, err = run(
+        ["render", tmp_path / "c.#.png", "-o", tmp_path / "id" / "c.####.exr", *SETS, "--set", "strength=0",
+         "--no-cache"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    srgb = np.random.default_rng(2).uniform(0, 255, (32, 32, 3)).astype(np.uint8) / 255.0
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    out = read_frame(tmp_path / "id" / "c.0002.exr").rgba[..., :3]
+    np.testing.assert_allclose(out, linear, atol=2e-3)
 
 
 def test_presets_commands(capsys, tmp_path):

@@ -135,7 +135,9 @@ def test_runs_on_the_features_device(kind, device):
     assert value.shape == () and value.device.type == device
     value.backward()
     assert all(f.grad.device.type == device for f in frame.values())
-    # Directions come from a CPU generator: the same on every device.
+    # Directions come from a CPU generator: the same on every device (only a check off the CPU).
+    if device == "cpu":
+        return
     cpu_dirs = random_directions(4, 8, seed=1, device="cpu", dtype=torch.float32)
     dev_dirs = random_directions(4, 8, seed=1, device=device, dtype=torch.float32)
     torch.testing.assert_close(dev_dirs.cpu(), cpu_dirs, rtol=0, atol=0)

@@ -131,11 +131,16 @@ def test_method_choice_becomes_an_override(scene):
     assert settings.overrides() == ["method=feedforward"]
 
 
-def test_poll_wants_an_image_or_movie_strip(scene):
+def test_poll_wants_an_image_or_movie_strip(scene, tmp_path):
     assert not bpy.ops.sequencer.vst_stylize_strip.poll()
     strip = scene.sequence_editor.strips.new_effect("red", "COLOR", 1, 1, length=5)
     scene.sequence_editor.active_strip = strip
     assert not bpy.ops.sequencer.vst_stylize_strip.poll()
+    # ... and accepts one: the check is not simply always false.
+    write_image(tmp_path / "card.0001.png", card())
+    image = scene.sequence_editor.strips.new_image("card", str(tmp_path / "card.0001.png"), 2, 1)
+    scene.sequence_editor.active_strip = image
+    assert bpy.ops.sequencer.vst_stylize_strip.poll()
 
 
 @pytest.fixture()

@@ -39,7 +39,9 @@ def test_light_zip_contents(tool, light_zip):
     assert "platforms" not in manifest  # a pure-Python wheel runs everywhere
     assert {"__init__.py", "operator.py", "presets/default.yaml", "presets/styles/swirls.png"} <= names
     assert not any("__pycache__" in n for n in names)
-    assert tool.check(light_zip, tool._blender_ext_cli()) == []
+    validator = tool._blender_ext_cli()
+    assert validator is not None, "Blender's extension validator was not found in the bpy module"
+    assert tool.check(light_zip, validator) == []
 
 
 def test_check_finds_problems(tool, light_zip, tmp_path):

@@ -99,6 +99,16 @@ def test_exr_strip_resumes_and_another_preset_adds_another_strip(scene, tmp_path
     assert ink.directory != out.directory
     assert all(f.is_file() for f in _files(ink))
 
+    # Another strength changes only the output step, yet other pixels: a folder of its own, not a resume.
+    scene.vst_node.preset = "default"
+    scene.sequence_editor.active_strip = strip
+    before = {s.name for s in strips(scene)}
+    assert _stylize(scene, TINY + ";strength=0.5") == {"FINISHED"}
+    weaker = _new_strip(scene, before)
+    assert weaker.directory not in (out.directory, ink.directory)
+    assert all(f.is_file() for f in _files(weaker))
+    assert [f.stat().st_mtime_ns for f in _files(out)] == mtimes
+
 
 def _movie(path: Path, frames: int) -> list[np.ndarray]:
     """An MJPG .avi of moving test cards (RGB frames returned)."""

@@ -6,7 +6,13 @@ decides everything else.
 """
 
 from vst_node import __version__
-from vst_node.engine.node import LOW_RELIABILITY, STYLIZED_SECTIONS, StyleTransferNode, poor_flow_message
+from vst_node.engine.node import (
+    LOW_RELIABILITY,
+    OUTPUT_SECTIONS,
+    STYLIZED_SECTIONS,
+    StyleTransferNode,
+    poor_flow_message,
+)
 from vst_node.errors import InputError, PresetError, RenderError, VstError
 from vst_node.faces.preview import PREVIEW_SIDE, PreviewResult, preview_file, preview_frame
 from vst_node.faces.progress import Progress
@@ -19,6 +25,7 @@ __all__ = [
     "LINEAR_SPACE",
     "LOW_RELIABILITY",
     "METHODS",
+    "OUTPUT_SECTIONS",
     "PREVIEW_SIDE",
     "STYLIZED_SECTIONS",
     "InputError",

@@ -215,7 +215,7 @@ class Runner:
         require_core()
         from vst_node.api import (
             LINEAR_SPACE,
-            STYLIZED_SECTIONS,
+            OUTPUT_SECTIONS,
             Progress,
             RenderJob,
             RenderSession,
@@ -269,7 +269,7 @@ class Runner:
         overrides = [*settings.overrides(), f"colour.input={source.colorspace}", *extra_overrides]
         try:
             self.preset = load_preset(preset_ref, overrides)
-            digest = preset_digest(self.preset, STYLIZED_SECTIONS)[:8]
+            digest = preset_digest(self.preset, OUTPUT_SECTIONS)[:8]
             self.out_dir = strip_dir / f"{clean_name(self.preset.name)}_{digest}"
             self.output = SequencePattern.parse(str(self.out_dir / f"{clean_name(strip.name)}.####.exr"))
             self.out_colorspace = output_colorspace(self.output.path(numbers[0]))

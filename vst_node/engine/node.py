@@ -61,6 +61,9 @@ STYLIZED_SECTIONS = (
     "network",
 )
 FLOW_SECTIONS = ("flow", "temporal", "resolution")
+# Everything that changes a written frame: the stylized result and the output step (strength, colour
+# preservation, highlights). Output folders and farm plans that must not mix settings key on these.
+OUTPUT_SECTIONS = (*STYLIZED_SECTIONS, "colour", "strength")
 
 
 IterationCallback = Callable[[int, int, int, float], None]

@@ -72,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="skip frames already written; continue from them"
     )
     render.add_argument(
-        "--cache-dir", type=Path, help="flow cache folder (default: $VST_NODE_CACHE or ~/.cache/vst-node)"
+        "--cache-dir",
+        type=Path,
+        help="flow cache (default: $VST_NODE_CACHE, else $XDG_CACHE_HOME/vst-node or ~/.cache/vst-node)",
     )
     render.add_argument("--no-cache", action="store_true", help="keep flows in memory only")
     render.add_argument(
@@ -151,14 +153,9 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_render(args: argparse.Namespace) -> int:
     from vst_node.engine.node import poor_flow_message
     from vst_node.faces.render import RenderJob, default_cache_dir, output_pattern, render_sequence
-    from vst_node.io.sequence import SequencePattern, parse_frame_range
+    from vst_node.io.sequence import SequencePattern
     from vst_node.settings import load_preset
 
-    if args.frames is not None:
-        try:
-            parse_frame_range(args.frames)
-        except VstError as exc:
-            raise UsageError(f"--frames: {exc}") from exc
     overrides = list(args.overrides)
     if args.passes is not None:
         overrides.append(f"multipass.passes={args.passes}")
@@ -269,8 +266,16 @@ def main(argv: list[str] | None = None) -> int:
     else:
         args = parser.parse_args(argv)
     for item in getattr(args, "overrides", []):
-        if "=" not in item:
+        key, sep, _ = item.partition("=")
+        if not sep or not all(key.strip().split(".")):
             parser.error(f"--set {item!r}: expected KEY=VALUE, e.g. weights.style=200")
+    if isinstance(getattr(args, "frames", None), str):  # render, sheet, farm plan: a frame list
+        from vst_node.io.sequence import parse_frame_range
+
+        try:
+            parse_frame_range(args.frames)
+        except VstError as exc:
+            parser.error(f"--frames: {exc}")
     commands = {"render": _cmd_render, "presets": _cmd_presets, "train": _cmd_train, "demo": _cmd_demo,
                 "farm": _cmd_farm, "sheet": _cmd_sheet}  # fmt: skip
     try:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from vst_node import __version__
 from vst_node.engine.multipass import fingerprint
-from vst_node.engine.node import STYLIZED_SECTIONS
+from vst_node.engine.node import OUTPUT_SECTIONS
 from vst_node.engine.plans import temporal_offsets
 from vst_node.errors import InputError
 from vst_node.faces.render import RenderJob, check_inputs, output_pattern
@@ -139,7 +139,7 @@ class FarmPlan:
     def load_preset(self) -> Preset:
         """The plan's preset as this machine resolves it; refuses one that differs from the plan's."""
         preset = load_preset(self.preset, self.overrides)
-        digest = preset_digest(preset, STYLIZED_SECTIONS)
+        digest = preset_digest(preset, OUTPUT_SECTIONS)
         if digest != self.preset_digest:
             raise InputError(
                 f"preset {self.preset!r} resolves to other settings here than when the plan was made"
@@ -231,7 +231,7 @@ def make_plan(
     plan = FarmPlan(
         preset=reference,
         overrides=list(overrides),
-        preset_digest=preset_digest(preset, STYLIZED_SECTIONS),
+        preset_digest=preset_digest(preset, OUTPUT_SECTIONS),
         method=preset.method,
         device=device,
         precision=precision,
