@@ -10,7 +10,7 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 
-from vst_node.errors import InputError
+from vst_node.errors import InputError, RenderError
 from vst_node.io.image_io import list_layers, probe_frame, read_frame, write_frame
 
 DATA = Path(__file__).parents[1].parent / "shared" / "data" / "exr"
@@ -482,7 +482,7 @@ def test_failed_write_leaves_old_frame_and_no_temporary(
         raise OSError("disk vanished")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError, match="disk vanished"):
+    with pytest.raises(RenderError, match="disk vanished"):  # a failed frame, not a traceback
         write_frame(target, frame.rgba, frame)
     assert target.read_bytes() == b"previous frame"
     assert siblings(target) == ["in.exr", "out.exr"]

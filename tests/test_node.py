@@ -63,6 +63,31 @@ def test_style_change_invalidates_frames_not_flows(tiny_preset, tiny_frames):
     assert not np.array_equal(before[3], after[3])
 
 
+def test_a_kept_frame_is_returned_without_rendering_the_evicted_frames_before_it(tiny_preset, tiny_frames):
+    """Scrubbing back in a host to the oldest kept frame, whose predecessor was evicted: nothing is
+    re-optimised (it used to walk back and render the evicted frames again)."""
+    node = StyleTransferNode(tiny_preset, device="cpu", max_cached_frames=2)
+    frames = tiny_frames * 2
+    node.begin_sequence(range(len(frames)))
+    for t in range(6):
+        node.render(t, lambda f: frames[f])
+    oldest = min(t for t in range(6) if node.is_finished(t))
+    assert oldest > 1 and not node.is_finished(oldest - 1)
+    iterations = {t: node.stats[t].iterations for t in range(6)}
+    node.render(oldest, lambda f: frames[f])
+    assert {t: node.stats[t].iterations for t in range(6)} == iterations  # no frame optimised again
+    assert not node.is_finished(oldest - 1)
+
+
+def test_another_input_colour_space_refetches_the_sources(tiny_preset, tiny_frames):
+    """colour.input changes what a host's fetch returns: the cached sources (and flows) are stale."""
+    node = StyleTransferNode(tiny_preset, device="cpu")
+    render_all(node, tiny_frames, [0, 1])
+    other = replace(tiny_preset, colour=replace(tiny_preset.colour, input="sRGB"))
+    assert node.set_preset(other) == ["stylized", "flow"]
+    assert not node._sources
+
+
 def test_flow_change_invalidates_both(tiny_preset, tiny_frames):
     node = StyleTransferNode(tiny_preset, device="cpu")
     render_all(node, tiny_frames, [0, 1])

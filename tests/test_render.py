@@ -164,6 +164,56 @@ def test_resume_skips_finished_frames_and_rebuilds_state(tiny_sequence, tmp_path
     assert np.abs(read_frame(finished[1004]).rgba - reference).mean() < 0.02
 
 
+def test_resume_of_a_layer_reads_that_layer_back(tiny_shot, tmp_path, capsys):
+    """Files with only a `diffuse` layer: resuming without saved state reads the finished layer back."""
+    for i, frame in enumerate(tiny_shot.frames[:3]):
+        pixels = np.ascontiguousarray(frame[..., :3], dtype=np.float32)
+        spec = oiio.ImageSpec(pixels.shape[1], pixels.shape[0], 3, "half")
+        spec.channelnames = ("diffuse.R", "diffuse.G", "diffuse.B")
+        path = tmp_path / "in" / f"l.{i + 1:04d}.exr"
+        path.parent.mkdir(exist_ok=True)
+        out = oiio.ImageOutput.create(str(path))
+        assert out.open(str(path), spec) and out.write_image(pixels) and out.close()
+    out = tmp_path / "out" / "l.####.exr"
+    args = ["render", tmp_path / "in" / "l.####.exr", "-o", out, "--layer", "diffuse", *SETS, "--no-cache"]
+    assert run(args, capsys)[0] == 0
+    (tmp_path / "out" / "l.0003.exr").unlink()
+    code, _, err = run([*args, "--resume"], capsys)
+    assert code == 0, err
+    assert "continuing from the written frame" in err
+    assert list(read_frame(tmp_path / "out" / "l.0003.exr", "diffuse").spec.channelnames) == [
+        "diffuse.R", "diffuse.G", "diffuse.B"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("spelling", ["in/shot.%04d.exr", "in/./shot.@@@@.exr", "in/"])
+def test_an_output_that_is_the_input_spelled_otherwise_is_refused(tiny_sequence, tmp_path, capsys, spelling):
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "in").glob("*.exr")}
+    code, _, err = run(["render", tiny_sequence, "-o", f"{tmp_path}/{spelling}", *SETS], capsys)
+    assert code == 1 and "overwrite" in err, err
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "in").glob("*.exr")} == before
+
+
+def test_32_bit_integer_channels_are_named_in_a_warning(tiny_shot, tmp_path, capsys):
+    """An ID AOV beside the colour: carried through float32 (OpenImageIO), so the render says so."""
+    for i, frame in enumerate(tiny_shot.frames[:2]):
+        h, w = frame.shape[:2]
+        spec = oiio.ImageSpec(w, h, 4, "half")
+        spec.channelnames = ("R", "G", "B", "ID")
+        spec.channelformats = (oiio.TypeHalf,) * 3 + (oiio.TypeUInt,)
+        path = tmp_path / "in" / f"i.{i + 1:04d}.exr"
+        path.parent.mkdir(exist_ok=True)
+        out = oiio.ImageOutput.create(str(path))
+        pixels = np.concatenate([frame[..., :3], np.full((h, w, 1), 0.25)], axis=-1).astype(np.float32)
+        assert out.open(str(path), spec) and out.write_image(pixels) and out.close()
+    source = tmp_path / "in" / "i.####.exr"
+    code, _, err = run(["render", source, "-o", tmp_path / "o" / "i.####.exr", *SETS], capsys)
+    assert code == 0, err
+    assert "32-bit integer channels (ID)" in err
+    code, _, err = run(["render", source, "-o", tmp_path / "p" / "i.####.png", *SETS], capsys)
+    assert code == 0 and "integer channels" not in err  # a PNG carries no other channels
+
+
 def test_second_render_with_other_style_weights_computes_no_flow(tiny_sequence, tmp_path):
     source = SequencePattern.parse(tiny_sequence)
 

@@ -84,9 +84,10 @@ class DeviceLBFGS:
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Tensor], iterations: int) -> int:
-        """Run `iterations` iterations (one closure evaluation each); returns how many ran."""
+        """Run `iterations` iterations (one closure evaluation each, plus the starting point's on the
+        first call); returns how many ran."""
         grad = self._grad if self._grad is not None else self._evaluate(closure)
-        for n in range(1, iterations + 1):
+        for _ in range(iterations):
             self.n_iter += 1
             if self.n_iter == 1:
                 direction = grad.neg()
@@ -107,7 +108,10 @@ class DeviceLBFGS:
             step_size = torch.where(descent, step_size, torch.zeros_like(step_size))
             self.x.addcmul_(direction.view_as(self.x), step_size)
             self._direction, self._step_size = direction, step_size
-            if n < iterations:
-                grad = self._evaluate(closure)
-        self._grad = None  # the next call evaluates at the new point first
+            grad = self._evaluate(closure)
+        # Evaluated at the new point, unlike torch's last iteration of a call: the caller's loss then
+        # belongs to the x it holds (a window's "best" image is the one its loss was read for), and the
+        # next call starts from this gradient, so the iterates and the evaluation count stay torch's
+        # (one more in all, after the last call).
+        self._grad = grad
         return iterations

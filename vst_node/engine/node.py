@@ -60,7 +60,8 @@ STYLIZED_SECTIONS = (
     "method",
     "network",
 )
-FLOW_SECTIONS = ("flow", "temporal", "resolution")
+# What the cached source frames and flows depend on: colour.input changes the pixels a host fetches.
+FLOW_SECTIONS = ("flow", "temporal", "resolution", "colour.input")
 # Everything that changes a written frame: the stylized result and the output step (strength, colour
 # preservation, highlights). Output folders and farm plans that must not mix settings key on these.
 OUTPUT_SECTIONS = (*STYLIZED_SECTIONS, "colour", "strength")
@@ -243,6 +244,7 @@ class StyleTransferNode:
         with self._lock:
             self._drop_results()
             self._sources.clear()
+            self._network = None  # shot statistics were gathered from the old footage
 
     def purge_caches(self) -> None:
         """Drop what memory can be dropped; results are re-rendered on demand, identically."""

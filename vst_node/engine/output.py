@@ -28,4 +28,7 @@ def finished_image(
         rgb = rgb + (source - np.clip(source, 0.0, 1.0))
     if strength >= 1.0:
         return rgb
-    return source + strength * (rgb - source)
+    # Infinite source values stay as they are: the mix would turn them into NaN (inf - inf).
+    with np.errstate(invalid="ignore"):
+        mixed = source + strength * (rgb - source)
+    return np.where(np.isfinite(source), mixed, source)

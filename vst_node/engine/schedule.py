@@ -40,6 +40,8 @@ class Schedule:
     def missing_run(self, t: int, reach: int, finished: Collection[int]) -> tuple[list[int], set[int]]:
         """Unfinished frames from the latest start whose `reach` predecessors are all finished, and
         the finished frames that run reads (they must not be evicted while it renders)."""
+        if t in finished:  # scrubbing back to a kept frame: nothing to re-render before it
+            return [], {t}
         i = self.index[t]
         start = i
         while start > 0 and not all(self.frames[k] in finished for k in range(max(0, start - reach), start)):

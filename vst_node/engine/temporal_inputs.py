@@ -76,9 +76,9 @@ def prefetch_flows(
         return
     nxt, neighbours = upcoming
     try:
-        pairs = [(source(f), source(nxt)) for f in neighbours]
+        for f in neighbours:
+            flows.prefetch(source(f), source(nxt), flow, blur_sigma)
     except Exception:
-        # Only an optimisation: a bad next frame must fail when it is rendered, not this one.
+        # Only an optimisation: a bad next frame (unreadable, another size) must fail when it is
+        # rendered, not this one.
         return
-    for prev_src, next_src in pairs:
-        flows.prefetch(prev_src, next_src, flow, blur_sigma)

@@ -32,7 +32,7 @@ from vst_node.io.colour import (
     to_network,
     transform_attributes,
 )
-from vst_node.io.image_io import Frame, probe_frame, read_frame, write_frame
+from vst_node.io.image_io import Frame, probe_frame, read_frame, wide_integer_channels, write_frame
 from vst_node.io.sequence import SequencePattern, format_frames, resolve_frames
 from vst_node.settings import Preset, preset_digest
 
@@ -136,8 +136,13 @@ def check_inputs(job: RenderJob) -> list[int]:
     frames = resolve_frames(job.source, job.frame_spec) if not job.source.is_still else [1]
     if job.source.is_still and not job.source.path(1).exists():
         raise InputError(f"{job.source}: no such file")
-    if not job.output.is_still and str(job.output) == str(job.source):
-        raise InputError(f"output {job.output} is the input sequence: refusing to overwrite the source")
+    sources = {job.source.path(frame).resolve() for frame in frames}
+    clash = next((frame for frame in frames if job.output.path(frame).resolve() in sources), None)
+    if clash is not None:
+        raise InputError(
+            f"output {job.output} would overwrite the input ({job.output.path(clash)} is a source"
+            " frame): refusing to overwrite the source"
+        )
     if job.output.is_still and len(frames) > 1:
         raise InputError(f"output {job.output} has no frame number token (####, @@@@ or %04d)")
     if job.output.path(frames[0]).suffix.lower() not in IMAGE_EXTENSIONS:
@@ -190,9 +195,10 @@ class SourceReader:
         return self.decoded(frame)[1]
 
 
-def _read_finished(path: Path, out_space: str) -> np.ndarray:
-    """A finished output frame back in network space, to rebuild the temporal state on resume."""
-    image = read_frame(path)
+def _read_finished(path: Path, out_space: str, layer: str | None) -> np.ndarray:
+    """A finished output frame back in network space, to rebuild the temporal state on resume (the
+    stylized layer: the file keeps the input's other layers beside it)."""
+    image = read_frame(path, layer)
     rgb, _alpha = to_network(image.rgba, out_space)
     return rgb
 
@@ -252,9 +258,22 @@ class RenderSession:
         out_space = output_colorspace(job.output.path(self.frames[0]))
         self.writer = _FrameWriter(job, self.reader, out_space, attributes, self.report)
         self.state = _state_store(job, self.frames, attributes["vst:preset_digest"], self.node)
+        self._warn_about_integer_channels()
         if job.lead_in is not None:
             self._lead_in(*job.lead_in)
         self._closed = False
+
+    def _warn_about_integer_channels(self) -> None:
+        """The output carries the input's other channels; say when some cannot be carried exactly."""
+        first = self.job.source.path(self.frames[0])
+        if self.job.output.path(self.frames[0]).suffix.lower() != ".exr" or first.suffix.lower() != ".exr":
+            return
+        if names := wide_integer_channels(first):
+            self.progress.message(
+                f"warning: {first.name} has 32-bit integer channels ({', '.join(names)}); the output"
+                " carries them through 32-bit float, exact up to 16777216: larger IDs may change in"
+                " their low bits"
+            )
 
     def _lead_in(self, anchor: int, span: int) -> None:
         result = self.state.load(anchor) if self.state is not None else None
@@ -341,7 +360,7 @@ class RenderSession:
             " continuing from the written frame, so the next frames may differ slightly from an"
             " uninterrupted render"
         )
-        self.node.seed_finished(frame, _read_finished(out_path, self.writer.out_space))
+        self.node.seed_finished(frame, _read_finished(out_path, self.writer.out_space, self.job.layer))
 
     def _passes(self) -> Iterator[int]:
         """Multi-pass: every pass over the range, results per pass on disk; the last pass is written.
@@ -490,7 +509,7 @@ class _FrameWriter:
         if stats is not None:
             report.record(stats)
         started = time.perf_counter()
-        rgba = from_network(stylized, alpha, self.out_space, source=image.rgba if image.has_alpha else None)
+        rgba = from_network(stylized, alpha, self.out_space, source=image.rgba)
         report.times.colour += time.perf_counter() - started
         attributes = {**self.attributes, **transform_attributes(in_space, self.out_space)}
         out_path = self.job.output.path(frame)

@@ -99,6 +99,23 @@ def _part_specs(inp: oiio.ImageInput) -> list[oiio.ImageSpec]:
     return specs
 
 
+def wide_integer_channels(path: Path) -> list[str]:
+    """Channels stored as 32-bit integers (ID AOVs): OpenImageIO carries them through float32, which
+    is exact only up to 2**24, so the output's copy can differ in the low bits."""
+    inp = _open(Path(path))
+    try:
+        specs = _part_specs(inp)
+    finally:
+        inp.close()
+    wide = (oiio.TypeUInt.basetype, oiio.TypeInt.basetype)
+    names = []
+    for spec in specs:
+        formats = list(spec.channelformats) or [spec.format] * spec.nchannels
+        pairs = zip(spec.channelnames, formats, strict=True)
+        names += [name for name, kind in pairs if kind.basetype in wide]
+    return names
+
+
 def _default_view(spec: oiio.ImageSpec) -> str | None:
     views = spec.getattribute("multiView")
     if isinstance(views, (tuple, list)) and views:
@@ -364,7 +381,7 @@ def _exr_from_other(
     """A fresh RGB(A) EXR with the source's windows: half, or float for a float/32-bit source."""
     src = like.spec
     nchannels = 4 if like.has_alpha else 3
-    wide = src.format.basetype in (oiio.BASETYPE.FLOAT, oiio.BASETYPE.DOUBLE, oiio.BASETYPE.UINT32)
+    wide = src.format.basetype in (oiio.BASETYPE.FLOAT, oiio.BASETYPE.DOUBLE, oiio.TypeUInt.basetype)
     spec = oiio.ImageSpec(src.width, src.height, nchannels, "float" if wide else "half")
     spec.x, spec.y = src.x, src.y
     spec.full_x, spec.full_y = src.full_x, src.full_y
@@ -408,7 +425,10 @@ def _flat_part(
 
 def _write_atomic(path: Path, parts: list[tuple[oiio.ImageSpec, np.ndarray]]) -> None:
     """Write to a hidden temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError(f"{path}: cannot write: {exc.strerror or exc}") from exc
     temporary = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
     out = oiio.ImageOutput.create(str(temporary))
     if out is None:
@@ -424,6 +444,8 @@ def _write_atomic(path: Path, parts: list[tuple[oiio.ImageSpec, np.ndarray]]) ->
         if not ok:
             raise RenderError(f"{path}: cannot write: {_oiio_message(out.geterror())}")
         os.replace(temporary, path)
+    except OSError as exc:  # a full disk, no permission: a failed frame, not a traceback
+        raise RenderError(f"{path}: cannot write: {exc.strerror or exc}") from exc
     finally:
         if temporary.exists():
             temporary.unlink()
