@@ -189,3 +189,25 @@ def test_interop_ids_without_the_query_of_openimageio_3_1():
     for name in ("lin_rec709_scene", "srgb_rec709_scene", "ACEScg", "lin_ap0_scene"):
         space = colour.resolve_colorspace(name)
         assert colour._interop_id(older, space) == colour._interop_id(config, space) != ""
+
+
+@pytest.mark.parametrize(
+    ("primaries", "refused"),
+    [
+        ((0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767), True),  # ACES AP1
+        ((0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.329), False),  # Rec.709
+    ],
+)
+def test_untagged_exr_with_other_primaries_asks_for_its_space(tmp_path: Path, primaries, refused) -> None:
+    spec = oiio.ImageSpec(4, 4, 3, "half")
+    spec.attribute("chromaticities", oiio.TypeDesc("float[8]"), primaries)
+    path = tmp_path / "plate.exr"
+    out = oiio.ImageOutput.create(str(path))
+    assert out.open(str(path), spec) and out.write_image(np.full((4, 4, 3), 0.3, np.float32)) and out.close()
+    frame = read_frame(path)
+    if refused:
+        with pytest.raises(InputError, match=r"chromaticities .* are not Rec\.709"):
+            input_colorspace(frame)
+        assert input_colorspace(frame, "lin_ap1_scene")  # the explicit space is taken as given
+    else:
+        assert input_colorspace(frame) == input_colorspace(frame, "lin_rec709_scene")

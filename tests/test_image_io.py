@@ -602,3 +602,15 @@ def test_reference_beachball_views(tmp_path: Path) -> None:
     np.testing.assert_array_equal(data[..., kept], original[..., kept])
     halved = (left.rgba * 0.5).astype(np.float16).astype(np.float32)  # half subnormals round
     np.testing.assert_array_equal(read_frame(tmp_path / "b.exr", "left").rgba, halved)
+
+
+def test_luminance_chroma_exr_is_refused_not_read_as_grey(tmp_path: Path) -> None:
+    spec = oiio.ImageSpec(4, 4, 3, "half")
+    spec.channelnames = ("Y", "RY", "BY")
+    path = tmp_path / "yc.exr"
+    out = oiio.ImageOutput.create(str(path))
+    assert out.open(str(path), spec) and out.write_image(np.full((4, 4, 3), 0.3, np.float32)) and out.close()
+    with pytest.raises(InputError, match="luminance-chroma"):
+        read_frame(path)
+    with pytest.raises(InputError, match="luminance-chroma"):
+        probe_frame(path)

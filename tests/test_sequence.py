@@ -195,3 +195,13 @@ def test_resolve_frames_still(tmp_path: Path) -> None:
     assert resolve_frames(pattern, None) == [STILL_FRAME]
     with pytest.raises(InputError, match="single image"):
         resolve_frames(pattern, "1-3")
+
+
+def test_an_existing_folder_with_hash_or_at_in_its_name_is_a_name(tmp_path) -> None:
+    for folder in ("take#2", "show@2"):
+        (tmp_path / folder).mkdir()
+        pattern = SequencePattern.parse(str(tmp_path / folder / "p.####.exr"))
+        assert pattern.padding == 4 and pattern.path(7) == tmp_path / folder / "p.0007.exr"
+    still = tmp_path / "plate_v#3.exr"
+    still.write_bytes(b"")
+    assert SequencePattern.parse(str(still)).is_still  # an existing file is a still, whatever its name

@@ -124,6 +124,7 @@ def input_colorspace(frame: Frame, override: str = "auto") -> str:
 def _by_file_type(frame: Frame) -> str:
     suffix = frame.path.suffix.lower()
     if suffix in _LINEAR_EXTENSIONS:
+        _refuse_other_primaries(frame)
         return LINEAR_SPACE
     if suffix in _ENCODED_EXTENSIONS:
         # 8/16-bit images are display-encoded; float TIFFs are (by convention) linear.
@@ -134,6 +135,21 @@ def _by_file_type(frame: Frame) -> str:
         f"{frame.path}: cannot guess the colour space of {suffix or 'extension-less'} files and the "
         f"file does not say; give the input colour space explicitly"
     )
+
+
+def _refuse_other_primaries(frame: Frame) -> None:
+    """An untagged EXR whose `chromaticities` are not Rec.709's (ACEScg, P3, ...) would be stylized
+    as Rec.709 and written back labelled so: ask for its space instead of guessing."""
+    primaries = frame.spec.getattribute("chromaticities")
+    rec709 = oiio.ColorConfig().get_chromaticities(LINEAR_SPACE)
+    if primaries is None or not rec709 or len(primaries) != len(rec709):
+        return
+    if max(abs(float(a) - float(b)) for a, b in zip(primaries, rec709, strict=True)) > 1e-3:
+        shown = ", ".join(f"{float(v):.3f}" for v in primaries)
+        raise InputError(
+            f"{frame.path}: no colour-space tag, and its chromaticities ({shown}) are not Rec.709's;"
+            " give the input colour space (e.g. --set colour.input=lin_ap1_scene for ACEScg)"
+        )
 
 
 def output_colorspace(path: Path) -> str:

@@ -194,6 +194,12 @@ def _find_channels(path: Path, specs: list[oiio.ImageSpec], layer: str | None) -
         if found is not None:
             if spec.deep:
                 raise InputError(f"{path} is a deep EXR (several samples per pixel); flatten it first")
+            chroma = {found.prefix + "RY", found.prefix + "BY"} & set(spec.channelnames)
+            if len(found.colour) == 1 and chroma:
+                raise InputError(
+                    f"{path}: luminance-chroma colour ({found.prefix}Y with {', '.join(sorted(chroma))}),"
+                    " which vst-node cannot read as RGB; write the plate as RGB first"
+                )
             return found
     if any(spec.deep for spec in candidates):
         raise InputError(f"{path} is a deep EXR (several samples per pixel); flatten it first")

@@ -39,15 +39,24 @@ class SequencePattern:
     def parse(text: str | os.PathLike[str]) -> SequencePattern:
         """Split ``text`` at its frame token; a path without one is a still image."""
         text = os.fspath(text)
-        tokens = list(_TOKEN.finditer(text))
-        if not tokens:
+        # Only the file name holds the token; an existing folder such as `take#2/` is just a name.
+        start = max(text.rfind("/"), text.rfind(os.sep)) + 1
+        tokens = list(_TOKEN.finditer(text, start))
+        in_folder = list(_TOKEN.finditer(text, 0, start)) if not Path(text[:start] or ".").is_dir() else []
+        if in_folder and not Path(text).is_file():
+            if tokens:
+                tokens = in_folder + tokens  # reported below as two tokens
+            else:
+                raise InputError(
+                    f"sequence pattern {text!r}: the frame token must be in the file name (a folder"
+                    " whose name has # or @ in it must exist first)"
+                )
+        if not tokens or Path(text).is_file():  # an existing file is a still, whatever its name
             return SequencePattern(text=text, prefix=text)
         if len(tokens) > 1:
             found = ", ".join(repr(t.group(0)) for t in tokens)
             raise InputError(f"sequence pattern {text!r} has more than one frame token ({found}); use one")
         token = tokens[0]
-        if os.sep in text[token.end() :] or "/" in text[token.end() :]:
-            raise InputError(f"sequence pattern {text!r}: the frame token must be in the file name")
         raw = token.group(0)
         if raw[0] in "#@":
             padding = len(raw)
