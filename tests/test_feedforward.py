@@ -389,3 +389,27 @@ def test_shipped_network_was_trained_by_the_command_in_its_preset(name):
     assert command.group(1) == name and command.group(2) == f"presets/models/{name}.pt"
     assert record.training["steps"] == int(command.group(3))
     assert record.training["settings"]["minutes"] == float(command.group(4))
+
+
+def test_shot_statistics_of_a_part_sample_the_whole_shot(tiny_model, tiny_frames, monkeypatch):
+    """A farm chunk (frames 2-3 of a 0-3 shot): the statistics come from the shot's frames, which
+    frames_needed lists, so two chunks of one shot share them."""
+    from vst_node.engine.feedforward import FeedForwardStylizer
+
+    seen = []
+    real = FeedForwardStylizer.prepare_shot
+    monkeypatch.setattr(
+        FeedForwardStylizer,
+        "prepare_shot",
+        lambda self, key, frames, source: (seen.append(list(frames)), real(self, key, frames, source)),
+    )
+    preset = feedforward_preset(tiny_model, "network.statistics=shot", "network.shot_samples=4")
+    node = StyleTransferNode(preset, device="cpu")
+    node.begin_sequence([2, 3], shot_frames=range(4))
+    assert node.frames_needed(3) == [3, 0, 1, 2]
+    node.render(3, lambda t: tiny_frames[t])
+    assert seen == [[0, 1, 2, 3]]
+    whole = StyleTransferNode(preset, device="cpu")
+    whole.begin_sequence(range(4))
+    fetch = lambda t: tiny_frames[t]  # noqa: E731
+    np.testing.assert_array_equal(node.render(2, fetch), whole.render(2, fetch))

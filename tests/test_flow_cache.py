@@ -230,3 +230,13 @@ def test_opposite_direction_reuses_both_flows_and_matches_a_fresh_computation(tm
         computed = fresh.get(cur, prev, FlowSettings())
         assert fresh.computed == 1
     _assert_same(reused, computed)
+
+
+def test_paired_backends_never_reuse_the_reversed_pair(tmp_path: Path) -> None:
+    """matched and auto decide from one frame's side: a reversed pair may differ from a direct one, and
+    reusing it would make the pixels depend on the render order."""
+    prev, cur = _frames()
+    with FlowCache(tmp_path) as cache:
+        cache.get(prev, cur, FlowSettings("auto"))
+        cache.get(cur, prev, FlowSettings("auto"))
+        assert (cache.computed, cache.reversed) == (2, 0)

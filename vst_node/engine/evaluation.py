@@ -118,13 +118,15 @@ def stylize_frames(
 ) -> tuple[list[np.ndarray], StyleTransferNode, float]:
     """All frames through a fresh node, in order; returns results, the node and wall seconds."""
     node = StyleTransferNode(preset, device=device, cache_dir=None)
-    order = list(range(len(frames)))
-    node.begin_sequence(order)
-    started = time.perf_counter()
-    out = [np.clip(node.render(i, lambda f: frames[f]), 0.0, 1.0) for i in order]
-    seconds = time.perf_counter() - started
-    node.end_sequence()
-    node.close()
+    try:
+        order = list(range(len(frames)))
+        node.begin_sequence(order)
+        started = time.perf_counter()
+        out = [np.clip(node.render(i, lambda f: frames[f]), 0.0, 1.0) for i in order]
+        seconds = time.perf_counter() - started
+        node.end_sequence()
+    finally:
+        node.close()  # the flow worker thread goes with it, also after an error
     return out, node, seconds
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vst_node.engine.flow import flow_pair, to_gray_u8
+from vst_node.engine.flow import PAIRED_BACKENDS, flow_pair, to_gray_u8
 from vst_node.ops.reliability import reliability_weights
 from vst_node.settings.schema import FlowSettings
 
@@ -212,7 +212,12 @@ class FlowCache:
         """The pair cur -> prev, when cached, holds both flows of prev -> cur: only c is recomputed.
 
         Backward passes of a multi-pass render walk every pair the other way; this saves their flow.
+        Not for the paired backends: matched fuses, and auto chooses, from one frame's side, so the
+        reversed pair can differ from a direct computation and the pixels would depend on the order
+        frames were rendered in.
         """
+        if settings.backend in PAIRED_BACKENDS:
+            return None
         reverse_key = cache_key(cur_gray, prev_gray, settings, blur_sigma, self.device.type)
         with self._lock:
             reverse = self._memory.get(reverse_key)

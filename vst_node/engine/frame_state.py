@@ -42,7 +42,7 @@ class StateStore:
     def _stored_key(self) -> str | None:
         try:
             return (self.root / _KEY_FILE).read_text(encoding="utf-8").strip()
-        except OSError:
+        except (OSError, UnicodeDecodeError):  # none, or damaged: another lineage's, start afresh
             return None
 
     def _path(self, frame: int) -> Path:

@@ -126,9 +126,13 @@ class DiskPassStore:
         folder = self._dir(pass_index)
         folder.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=folder, suffix=".npy.tmp")
-        with os.fdopen(handle, "wb") as stream:
-            np.save(stream, np.ascontiguousarray(image, np.float32))
-        os.replace(temp, folder / f"{frame}.npy")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                np.save(stream, np.ascontiguousarray(image, np.float32))
+            os.replace(temp, folder / f"{frame}.npy")
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
 
     def is_complete(self, pass_index: int) -> bool:
         return (self._dir(pass_index) / "COMPLETE").exists()

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from vst_node.engine.device import configure_numerics, resolve_device, resolve_precision
-from vst_node.engine.feedforward import FeedForwardStylizer
+from vst_node.engine.feedforward import FeedForwardStylizer, sample_frames
 from vst_node.engine.flow_cache import FlowCache
 from vst_node.engine.frame_cache import Fetch, FinishedFrames, SourceCache, stored_result
 from vst_node.engine.give_way import GiveWay
@@ -169,6 +169,7 @@ class StyleTransferNode:
         self._pinned: set[int] = set()  # finished frames the running render still reads
         self._sources = SourceCache()
         self._schedule = Schedule()
+        self._shot_frames: list[int] | None = None  # the whole shot, when the sequence is part of one
         self.render_scale = 1.0
         self.stats: dict[int, FrameStats] = {}
         self.total_iterations = 0  # over every frame (and pass) optimised since creation
@@ -192,6 +193,11 @@ class StyleTransferNode:
     @property
     def frames(self) -> list[int]:
         return self._schedule.frames
+
+    @property
+    def shot_frames(self) -> list[int]:
+        """The whole shot's frames: what shot-wide statistics sample (a farm chunk is a part of it)."""
+        return self._shot_frames or self.frames
 
     @property
     def offsets(self) -> tuple[int, ...]:
@@ -266,13 +272,19 @@ class StyleTransferNode:
 
     # -- sequence -----------------------------------------------------------------------------
 
-    def begin_sequence(self, frames: Sequence[int], render_scale: float = 1.0) -> None:
+    def begin_sequence(
+        self, frames: Sequence[int], render_scale: float = 1.0, shot_frames: Sequence[int] | None = None
+    ) -> None:
+        """The frames to render; `shot_frames`, when they are part of a longer shot (a farm chunk), so
+        that shot-wide network statistics are the same in every part."""
         with self._lock:
             frames = list(frames)
             if not frames:
                 raise ValueError("begin_sequence needs at least one frame")
-            if render_scale != self.render_scale or frames != self.frames:
+            shot = list(shot_frames) if shot_frames else None
+            if render_scale != self.render_scale or frames != self.frames or shot != self._shot_frames:
                 self.source_changed()
+            self._shot_frames = shot
             self._schedule = Schedule(frames)
             self.render_scale = render_scale
             if self._lead_in is not None:  # a property of one sequence (lead_into): results made
@@ -294,7 +306,11 @@ class StyleTransferNode:
             return list(self.frames)
         before = [frame for _, frame in self._schedule.neighbours(t, self.offsets)]
         ahead = run_up(self._preset, self._schedule) if t == self.frames[0] else []
-        return sorted([*before, t, *ahead], key=self._schedule.index.__getitem__)
+        needed = sorted([*before, t, *ahead], key=self._schedule.index.__getitem__)
+        if self.feedforward and self._preset.network.statistics == "shot":
+            samples = sample_frames(self.shot_frames, self._preset.network.shot_samples)
+            needed += [frame for frame in samples if frame not in needed]  # read once, for the statistics
+        return needed
 
     def is_finished(self, t: int) -> bool:
         if self.multipass:
@@ -458,8 +474,8 @@ class StyleTransferNode:
     def _network_frame(self, content: torch.Tensor, stats: FrameStats, fetch: Fetch) -> torch.Tensor:
         """One forward pass of the trained network (after the shot's statistics, when frozen)."""
         network = self._network_ready()
-        key = (tuple(self.frames), self.render_scale)
-        network.prepare_shot(key, self.frames, lambda f: self._source(f, fetch))
+        key = (tuple(self.shot_frames), self.render_scale)
+        network.prepare_shot(key, self.shot_frames, lambda f: self._source(f, fetch))
         started = time.perf_counter()
         image = network.stylize(content)
         if self.device.type == "cuda":

@@ -89,6 +89,9 @@ class RenderJob:
     # Write only these frames (None: all); the others are rendered for the frames after them (a farm
     # shot's key frames between its anchors), and count as done once a later written frame is there.
     publish: frozenset[int] | None = None
+    # The whole shot when these frames are part of it (a farm chunk): shot-wide network statistics
+    # sample the shot, not the part, so that neighbouring chunks agree.
+    shot_frames: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -243,7 +246,7 @@ class RenderSession:
         )
         self.passes = job.preset.multipass.passes if self.node.multipass else 1
         self.progress = progress or Progress(len(self.frames) * self.passes)
-        self.node.begin_sequence(self.frames)
+        self.node.begin_sequence(self.frames, shot_frames=job.shot_frames)
         self.node.full_budget = job.full_budget
         self.node.on_iterations = self.progress.iterations
         attributes = {

@@ -161,6 +161,7 @@ def _render(plan: FarmPlan, shot: ShotPlan, task: Task, paths: TaskPaths, progre
         on_published=published,
         full_budget=task.kind == ANCHORS,  # each key frame starts from one warped across several
         publish=frozenset(shot.anchors) if task.kind == ANCHORS else None,
+        shot_frames=tuple(shot.frames),
     )
     started = time.perf_counter()
     threads = torch.get_num_threads()
