@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import signal
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import OpenImageIO as oiio
 import pytest
 import torch
 
 from vst_node.engine.feedforward import FeedForwardStylizer, sample_frames
-from vst_node.engine.network_file import check_look, load_network_file, save_network
+from vst_node.engine.network_file import check_look, load_network_file, look_digest, save_network
 from vst_node.engine.node import StyleTransferNode
 from vst_node.engine.transformer import Architecture, TransformerNet, channel_moments
-from vst_node.errors import PresetError
+from vst_node.errors import InputError, PresetError
 from vst_node.faces.cli import main
-from vst_node.io.image_io import probe_frame
+from vst_node.io.image_io import probe_frame, write_image
 from vst_node.settings import load_preset
+from vst_node.training.content import user_images
 from vst_node.training.crops import prepared, random_batch, step_generator
 from vst_node.training.objective import training_layers
 from vst_node.training.stability import add_sparse_noise, compound_loss, noise_loss, random_smooth_flow
@@ -413,3 +418,57 @@ def test_shot_statistics_of_a_part_sample_the_whole_shot(tiny_model, tiny_frames
     whole.begin_sequence(range(4))
     fetch = lambda t: tiny_frames[t]  # noqa: E731
     np.testing.assert_array_equal(node.render(2, fetch), whole.render(2, fetch))
+
+
+@pytest.mark.slow
+def test_ctrl_c_inside_a_step_checkpoints_after_it_and_resumes_exactly(tmp_path, tiny_training_preset):
+    """The signal lands between the optimiser's update and the step counter: the checkpoint must
+    still hold a whole number of steps, so the resumed network equals an uninterrupted one."""
+    straight = train_tiny(tiny_training_preset, tmp_path / "straight.pt")
+    trainer = Trainer(TrainJob(tiny_training_preset, tmp_path / "cut.pt"), stream=io.StringIO(), tty=False)
+    real_step, calls = trainer.optimiser.step, []
+
+    def step_then_ctrl_c(*args, **kwargs):
+        result = real_step(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return result
+
+    trainer.optimiser.step = step_then_ctrl_c
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    assert torch.load(checkpoint_path(tmp_path / "cut.pt"), weights_only=True)["step"] == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    resumed = train_tiny(tiny_training_preset, tmp_path / "cut.pt", resume=True)
+    for name, value in straight.net.state_dict().items():
+        torch.testing.assert_close(resumed.net.state_dict()[name], value, rtol=0, atol=0)
+
+
+def test_the_model_records_the_style_image_training_read(tmp_path, tiny_training_preset):
+    """Repainting the style image during a run does not relabel the network with the new look."""
+    style = tmp_path / "style.png"
+    shutil.copy(tiny_training_preset.style.image, style)
+    preset = load_preset("default", [*TINY_TRAINING, "training.steps=1", f"style.image={style}"])
+    trainer = Trainer(TrainJob(preset, tmp_path / "m.pt"), stream=io.StringIO(), tty=False)
+    learned = look_digest(preset)
+    write_image(style, np.zeros((40, 40, 3), np.float32), colorspace="sRGB", pixel_type="uint8")
+    trainer.run()
+    assert load_network_file(tmp_path / "m.pt").look == learned != look_digest(preset)
+
+
+def test_training_images_take_the_presets_colour_input_and_lose_nan(tmp_path):
+    """An untagged ACEScg EXR: refused without colour.input (as a render would), read with it; NaN
+    fireflies become 0 instead of poisoning every weight."""
+    spec = oiio.ImageSpec(8, 8, 3, "half")
+    ap1 = (0.713, 0.293, 0.165, 0.83, 0.128, 0.044, 0.32168, 0.33767)
+    spec.attribute("chromaticities", oiio.TypeDesc("float[8]"), ap1)
+    pixels = np.full((8, 8, 3), 0.2, np.float32)
+    pixels[2, 3] = np.nan
+    path = tmp_path / "plate.exr"
+    out = oiio.ImageOutput.create(str(path))
+    assert out.open(str(path), spec) and out.write_image(pixels) and out.close()
+    with pytest.raises(InputError, match="chromaticities"):
+        user_images([path])
+    [image] = user_images([path], "lin_ap1_scene")
+    assert np.isfinite(image.rgb).all() and image.rgb[2, 3].max() == 0.0

@@ -62,11 +62,14 @@ def weights_digest(state: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()[:16]
 
 
-def save_network(path: Path, net: TransformerNet, preset: Preset, training: dict[str, Any]) -> NetworkFile:
-    """Write atomically (a temporary file renamed into place): a reader never sees half a model."""
+def save_network(
+    path: Path, net: TransformerNet, preset: Preset, training: dict[str, Any], look: str | None = None
+) -> NetworkFile:
+    """Write atomically (a temporary file renamed into place): a reader never sees half a model.
+    `look`: the look_digest taken when training read the style image (default: now)."""
     state = {k: v.detach().to("cpu", torch.float16) for k, v in net.state_dict().items()}
     record = NetworkFile(
-        net.architecture, state, look_digest(preset), preset.name, training, weights_digest(state)
+        net.architecture, state, look or look_digest(preset), preset.name, training, weights_digest(state)
     )
     payload = {
         "format": FORMAT,

@@ -50,7 +50,9 @@ def _as_rgb(array: np.ndarray) -> np.ndarray:
     image = image.astype(np.float32)
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
-    return np.ascontiguousarray(np.clip(image[..., :3], 0.0, 1.0))
+    # NaN/Inf (EXR fireflies) would make every loss and weight NaN; the render path zeroes them too.
+    image = np.nan_to_num(image[..., :3], nan=0.0, posinf=1.0, neginf=0.0)
+    return np.ascontiguousarray(np.clip(image, 0.0, 1.0))
 
 
 def builtin_images() -> list[TrainingImage]:
@@ -78,15 +80,16 @@ def _files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def user_images(paths: Sequence[Path]) -> list[TrainingImage]:
-    """Files and folders (their images, not recursively) through the renderer's colour path."""
+def user_images(paths: Sequence[Path], colour_input: str = "auto") -> list[TrainingImage]:
+    """Files and folders (their images, not recursively) through the renderer's colour path
+    (`colour_input`: the preset's colour.input, as a render uses it)."""
     images = []
     for path in _files([Path(p) for p in paths]):
         try:
             frame = read_frame(path)
         except InputError as exc:
             raise InputError(f"training image {path}: {exc}") from exc
-        rgb, _alpha = to_network(frame.rgba, input_colorspace(frame))
+        rgb, _alpha = to_network(frame.rgba, input_colorspace(frame, colour_input))
         images.append(TrainingImage(path.name, _as_rgb(rgb)))
     return images
 

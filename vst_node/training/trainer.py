@@ -4,7 +4,7 @@ The package flows one way: content (the photographs) -> crops (random views) -> 
 preset's content and style losses through VGG-19) and stability (noise and compound terms) -> here.
 
 Budgets in steps and minutes (whichever ends first), a checkpoint written atomically every minute
-and on Ctrl-C beside the model (`model.pt.ckpt`), `--resume` from it, and the same network for the
+and on Ctrl-C or SIGTERM (after the step in progress) beside the model (`model.pt.ckpt`), `--resume` from it, and the same network for the
 same seed and step count: every random draw of step k comes from a generator seeded by (seed, k),
 so an interrupted and resumed run equals an uninterrupted one.
 """
@@ -12,7 +12,10 @@ so an interrupted and resumed run equals an uninterrupted one.
 from __future__ import annotations
 
 import dataclasses
+import math
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -113,9 +116,14 @@ class Trainer:
         configure_numerics(self.device)
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
-        images: list[TrainingImage] = user_images(job.images) if job.images else builtin_images()
+        images: list[TrainingImage] = (
+            user_images(job.images, job.preset.colour.input) if job.images else builtin_images()
+        )
         self.data = summary(images, builtin=not job.images)
         self.crops = [x.to(self.device) for x in prepared(images, self.settings.crop)]
+        # The look as the style image is read now: repainting the file mid-run must not relabel the
+        # network (the digest hashes the image's bytes).
+        self.look = look_digest(job.preset)
         self.objective = PerceptualObjective(job.preset, self.device)
         architecture = Architecture(self.settings.width, self.settings.residual_blocks)
         with torch.random.fork_rng(devices=[]):
@@ -133,7 +141,7 @@ class Trainer:
     def _identity(self) -> dict[str, Any]:
         """What a checkpoint must share with this run to be continued by it."""
         settings = {k: v for k, v in _settings_dict(self.settings).items() if k not in BUDGET_FIELDS}
-        return {"look": look_digest(self.job.preset), "settings": settings, "data": self.data}
+        return {"look": self.look, "settings": settings, "data": self.data}
 
     def save_checkpoint(self) -> None:
         atomic_save(
@@ -191,6 +199,11 @@ class Trainer:
         read = torch.stack([value.detach() for value in terms.values()]).tolist()  # one host read a step
         values = dict(zip(terms, read, strict=True))
         values["total"] = sum(values.values())
+        if not math.isfinite(values["total"]):
+            raise TrainingError(
+                f"the loss became {values['total']} at step {self.step} ({values}); nothing was written"
+                " after the last checkpoint: lower training.learning_rate or check the training images"
+            )
         return values
 
     def run(self, on_step: Callable[[int, dict[str, float]], None] | None = None) -> TrainReport:
@@ -205,8 +218,10 @@ class Trainer:
         )
         stopped_by = "steps"
         last_checkpoint = time.perf_counter()
+        stop = _StopBetweenSteps()
         try:
             while self.step < settings.steps:
+                stop.check()
                 if self.elapsed >= budget:
                     stopped_by = "minutes"
                     break
@@ -220,19 +235,23 @@ class Trainer:
                 if time.perf_counter() - last_checkpoint >= CHECKPOINT_SECONDS:
                     self.save_checkpoint()
                     last_checkpoint = time.perf_counter()
-        except KeyboardInterrupt:
-            self.save_checkpoint()
+        except _Stopped:
+            self.save_checkpoint()  # between steps: the state of a whole number of steps
             progress.close()
             progress.message(
                 f"interrupted at step {self.step}: checkpoint {checkpoint_path(self.job.output)} kept;"
                 " continue with --resume"
             )
-            raise
+            raise KeyboardInterrupt from None
+        finally:
+            stop.restore()
         progress.close()
         self.save_checkpoint()
         recent = self.history[-50:]
         losses = {k: sum(v[k] for v in recent) / len(recent) for k in recent[0]} if recent else {}
-        record = save_network(self.job.output, self.net, self.job.preset, self._training_record(losses))
+        record = save_network(
+            self.job.output, self.net, self.job.preset, self._training_record(losses), look=self.look
+        )
         progress.message(
             f"wrote {self.job.output} after {self.step} steps in {self.elapsed / 60:.1f} min on {self.device}"
             f" (stopped by the {stopped_by} budget); loss {losses.get('total', float('nan')):.4f}"
@@ -256,6 +275,38 @@ class Trainer:
                 "style": list(self.job.preset.layers.style),
             },
         }
+
+
+class _Stopped(Exception):
+    """Ctrl-C or SIGTERM arrived; raised between steps, never inside one."""
+
+
+class _StopBetweenSteps:
+    """Ctrl-C / SIGTERM only set a flag, so a checkpoint never holds half an optimiser step. The
+    first signal waits for the step to end; a second Ctrl-C stops at once (the checkpoint of the last
+    minute is kept)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():  # signals reach the main thread only
+            for number in self.SIGNALS:
+                self._previous[number] = signal.signal(number, self._on_signal)
+
+    def _on_signal(self, number: int, _frame: Any) -> None:
+        self.requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C: at once
+
+    def check(self) -> None:
+        if self.requested:
+            raise _Stopped()
+
+    def restore(self) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        self._previous = {}
 
 
 class _TrainProgress:
