@@ -40,7 +40,7 @@ def test_one_layer_per_shot_and_an_anchor_layer_it_waits_for(shots, tmp_path):
     plan = make_plan(shots, "default", list(TINY), chunk=3)
     spec = job_spec(build_outline(plan, "/farm/plan.json", show="film", user="artist"))
     found = layers(spec)
-    assert sorted(found) == ["sh010", "sh010_anchors", "sh020", "sh020_anchors"]
+    assert sorted(found) == ["sh010", "sh010_anchors", "sh020"]  # sh020 is one chunk: no anchors
     chunks, anchors = found["sh010"], found["sh010_anchors"]
     assert chunks.findtext("range") == "1001-1007" and chunks.findtext("chunk") == "3"
     assert (
@@ -90,7 +90,9 @@ def test_submit_without_a_cuebot_writes_the_spec(shots, tmp_path, capsys, monkey
     plan_path = tmp_path / "plan.json"
     sets = [arg for item in TINY for arg in ("--set", item)]
     assert (
-        main(["farm", "plan", "--json", str(plan_path), *sets, shots[0].source, "-o", shots[0].output]) == 0
+        main(["farm", "plan", "--json", str(plan_path), "--chunk", "3", *sets, shots[0].source, "-o",
+              shots[0].output])
+        == 0
     )
     capsys.readouterr()
     assert main(["farm", "submit", str(plan_path), "--engine", "opencue"]) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ from vst_node.faces.cli import main
 from vst_node.farm.plan import ANCHORS, CHUNK, FarmPlan, ShotRequest, frame_spec, make_plan, read_plan
 from vst_node.farm.shots import read_shot_list
 from vst_node.io.synthetic import make_shot, write_shot
+from vst_node.settings import load_preset
 
 from .conftest import TINY
 
@@ -52,7 +54,9 @@ def test_chunks_anchors_and_tasks(two_shots, tmp_path):
     assert plan.task("a", "chunk:7").frames == (
         7,
     )  # OpenCue runs every chunk: it resolves, with nothing to do
-    assert second.frames == [11, 12, 13] and second.anchors == [11]
+    # A shot of one chunk needs no anchors: one task renders it from its first frame (with the run-up).
+    assert second.frames == [11, 12, 13] and second.anchors == [] and second.keyframes == []
+    assert [(t.kind, t.first, t.frames, t.needs) for t in second.tasks()] == [(CHUNK, 11, (11, 12, 13), ())]
     # Key frames between the anchors: the anchors task walks every second frame, publishing anchors.
     stepped = make_plan(shots, "default", list(TINY), chunk=3, anchor_step=2).shots[0]
     assert stepped.anchors == [1, 4, 7] and stepped.keyframes == [1, 3, 4, 6, 7]
@@ -183,3 +187,33 @@ def test_the_core_and_the_plan_do_not_import_the_engines(two_shots, tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_plan_holds_paths_every_machine_can_use(two_shots, tmp_path, monkeypatch):
+    """Relative paths in --set and the preset, resolved where the plan is made: a worker runs from
+    another folder. `ink.yaml` that is no file here is the built-in preset `ink`."""
+    a, _ = two_shots
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(load_preset("default").style.image, tmp_path / "look.png")
+    plan = make_plan([ShotRequest(a, "out/x.####.exr")], "ink.yaml", ["style.image=look.png", *TINY])
+    assert plan.preset == "ink"
+    assert f"style.image={tmp_path / 'look.png'}" in plan.overrides
+    assert plan.shots[0].output == str(tmp_path / "out" / "x.####.exr")
+    monkeypatch.chdir(tmp_path / "a")  # a worker elsewhere resolves the same preset
+    assert plan.load_preset().style.image == tmp_path / "look.png"
+
+
+def test_anchor_states_outlive_a_plan_made_again(two_shots, tmp_path):
+    """Another shot added, other threads: a new plan id, the same lineage, so the published anchors'
+    states stay usable; other settings make another lineage."""
+    from vst_node.farm.runner import state_store
+
+    a, b = two_shots
+    first = [ShotRequest(a, str(tmp_path / "out/a.####.exr"))]
+    both = [*first, ShotRequest(b, str(tmp_path / "out/b.####.exr"))]
+    one = make_plan(first, "default", list(TINY), chunk=3, threads=1)
+    again = make_plan(both, "default", list(TINY), chunk=3, threads=2)
+    assert one.id != again.id
+    assert state_store(one, one.shots[0]).key == state_store(again, again.shots[0]).key
+    other = make_plan(first, "default", [*TINY, "weights.style=7"], chunk=3)
+    assert state_store(other, other.shots[0]).key != state_store(one, one.shots[0]).key

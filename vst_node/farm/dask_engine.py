@@ -18,7 +18,7 @@ from typing import TextIO
 from tqdm import tqdm
 
 from vst_node.errors import VstError
-from vst_node.farm.plan import FarmPlan, Task
+from vst_node.farm.plan import ANCHORS, FarmPlan, Task
 from vst_node.farm.status import format_progress, plan_progress
 from vst_node.farm.tasks import run_task_in_child
 from vst_node.io.sequence import SequencePattern
@@ -76,8 +76,11 @@ def submit(
         futures = {}
         for task in plan.tasks():
             key = task_key(plan, task)
-            output = SequencePattern.parse(plan.shot(task.shot).output)
-            if all(output.path(f).exists() for f in task.frames):
+            shot = plan.shot(task.shot)
+            output = SequencePattern.parse(shot.output)
+            # The anchors task writes only the anchors (its key frames between them are not published).
+            published = shot.anchors if task.kind == ANCHORS else task.frames
+            if all(output.path(f).exists() for f in published):
                 result.already_done.append(key)
                 continue
             first_anchor = plan.shot(task.shot).anchors[:1]

@@ -16,7 +16,9 @@ multi-pass preset needs the whole range: one chunk.
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -227,10 +229,9 @@ def make_plan(
     if not requests:
         raise InputError("no shots: give IN -o OUT pairs or --shots FILE")
     preset = load_preset(preset_name, overrides)
-    reference = str(Path(preset_name).resolve()) if looks_like_path(preset_name) else preset_name
     plan = FarmPlan(
-        preset=reference,
-        overrides=list(overrides),
+        preset=_portable_reference(preset_name),
+        overrides=_portable_overrides(overrides, preset),
         preset_digest=preset_digest(preset, OUTPUT_SECTIONS),
         method=preset.method,
         device=device,
@@ -238,7 +239,7 @@ def make_plan(
         chunk=chunk,
         lead_in=lead_in,
         anchor_step=anchor_step,
-        cache_dir=str(Path(cache_dir).resolve()) if cache_dir else None,
+        cache_dir=os.path.abspath(cache_dir) if cache_dir else None,
         threads=threads,
     )
     whole_range = preset.multipass.passes > 1 and preset.method != "feedforward"
@@ -258,11 +259,13 @@ def make_plan(
         outputs[shot.output] = shot.name
         size = len(shot.frames) if whole_range else chunk
         shot.chunks = [shot.frames[i : i + size] for i in range(0, len(shot.frames), size)]
-        shot.anchors = [c[0] for c in shot.chunks] if anchored else []
-        if anchored:
+        # One chunk needs no anchors: it renders the shot from its first frame, run-up included.
+        anchored_shot = anchored and len(shot.chunks) > 1
+        shot.anchors = [c[0] for c in shot.chunks] if anchored_shot else []
+        if anchored_shot:
             # Every step-th frame of each chunk from its anchor on, up to the last anchor.
             walk = [f for c in shot.chunks[:-1] for f in c[::anchor_step]]
-            shot.keyframes = [*walk, shot.anchors[-1]] if len(shot.chunks) > 1 else [shot.anchors[0]]
+            shot.keyframes = [*walk, shot.anchors[-1]]
         plan.shots.append(shot)
     if problems:
         raise InputError("cannot plan:\n  " + "\n  ".join(problems))
@@ -270,9 +273,32 @@ def make_plan(
     return plan
 
 
+def _portable_reference(preset_name: str) -> str:
+    """The preset as every machine must find it: a name, or an absolute path (not through symlinks,
+    which another machine may mount elsewhere). `ink.yaml` that is no file here is the preset `ink`."""
+    if not looks_like_path(preset_name):
+        return preset_name
+    path = Path(preset_name).expanduser()
+    if not path.is_file() and path.name == preset_name:
+        return path.stem
+    return os.path.abspath(path)
+
+
+def _portable_overrides(overrides: Sequence[str], preset: Preset) -> list[str]:
+    """`--set` items with relative file paths made absolute as resolved here: a worker resolves a
+    relative one against its own current folder."""
+    resolved = {"style.image": preset.style.image, "network.model": preset.network.model}
+    portable = []
+    for item in overrides:
+        key, _, value = item.partition("=")
+        path = resolved.get(key.strip())
+        portable.append(f"{key}={path}" if path is not None and value.strip() else item)
+    return portable
+
+
 def _shot(request: ShotRequest, preset: Preset, names: set[str]) -> ShotPlan:
-    source = SequencePattern.parse(str(Path(request.source).resolve()))
-    output = output_pattern(str(Path(request.output).resolve()), source)
+    source = SequencePattern.parse(os.path.abspath(request.source))
+    output = output_pattern(os.path.abspath(request.output), source)
     if output.is_still:
         raise InputError(f"{request.output}: a farm output needs a frame number token (####)")
     job = RenderJob(

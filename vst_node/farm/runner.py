@@ -30,6 +30,7 @@ except ImportError:  # pragma: no cover - Windows: no task lock
 import torch
 
 from vst_node.engine.frame_state import StateStore
+from vst_node.engine.multipass import fingerprint
 from vst_node.errors import RenderError, VstError
 from vst_node.faces.progress import Progress
 from vst_node.faces.render import RenderJob, default_cache_dir, render_sequence
@@ -81,7 +82,14 @@ def state_store(plan: FarmPlan, shot: ShotPlan) -> StateStore:
 
 
 def _state_key(plan: FarmPlan, shot: ShotPlan) -> str:
-    return f"{plan.id}|{shot.name}|{plan.precision}"
+    """What the shot's states descend from. Not the plan's id: a plan made again (another shot added,
+    other threads or cache folder) must keep the published anchors' states, or every chunk would
+    wait for anchors that are already in the output."""
+    frames = (frame_spec(shot.frames), frame_spec(shot.keyframes), frame_spec(shot.anchors))
+    return fingerprint(
+        plan.preset_digest, plan.method, plan.device, plan.precision, plan.chunk, plan.lead_in,
+        shot.source, shot.layer, *frames,
+    )  # fmt: skip
 
 
 def run_task(plan: FarmPlan, shot_name: str, task_id: str, progress: Progress | None = None) -> dict:
@@ -94,6 +102,7 @@ def run_task(plan: FarmPlan, shot_name: str, task_id: str, progress: Progress | 
     paths.folder.mkdir(parents=True, exist_ok=True)
     with _exclusive(paths.lock, progress):
         paths.failed.unlink(missing_ok=True)
+        paths.done.unlink(missing_ok=True)  # rendering again (frames deleted, resubmitted): not done
         _append(paths.attempts, {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()})
         try:
             summary = _render(plan, shot, task, paths, progress)

@@ -4,9 +4,10 @@ The package flows one way: content (the photographs) -> crops (random views) -> 
 preset's content and style losses through VGG-19) and stability (noise and compound terms) -> here.
 
 Budgets in steps and minutes (whichever ends first), a checkpoint written atomically every minute
-and on Ctrl-C or SIGTERM (after the step in progress) beside the model (`model.pt.ckpt`), `--resume` from it, and the same network for the
-same seed and step count: every random draw of step k comes from a generator seeded by (seed, k),
-so an interrupted and resumed run equals an uninterrupted one.
+and on Ctrl-C or SIGTERM (after the step in progress) beside the model (`model.pt.ckpt`),
+`--resume` from it, and the same network for the same seed and step count: every random draw of
+step k comes from a generator seeded by (seed, k), so an interrupted and resumed run equals an
+uninterrupted one.
 """
 
 from __future__ import annotations
