@@ -87,6 +87,13 @@ class NatronLikeHost:
                 self._proxies[key] = downscale(self.source[frame], scale)
             return self._proxies[key]
 
+    def change_upstream(self, change) -> None:
+        """A node above changed (a grade): new Source images, and no action tells the effect, as in
+        Natron, which only re-renders."""
+        with self._lock:
+            self.source = {t: np.asarray(change(f), np.float32) for t, f in self.source.items()}
+            self._proxies.clear()
+
     def _fetch(self, scale: float):
         def fetch(frame: int) -> np.ndarray:
             image = self.source_at(int(frame), scale)

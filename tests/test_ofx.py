@@ -331,3 +331,36 @@ def test_feedforward_needs_no_other_frames(tmp_path):
     effect.instance_changed("method", "feedforward")
     assert effect.get_frames_needed(1005) == [(1005, 1005)]
     effect.close()
+
+
+def test_a_change_upstream_is_noticed_without_an_action(tmp_path):
+    """A grade above the node: the host renders again and the effect must not serve the old look."""
+    shot = make_shot(width=48, height=32, n_frames=2, seed=0)
+    source = {FIRST + i: frame for i, frame in enumerate(shot.frames)}
+    effect = make_effect(tmp_path / "a")
+    host = NatronLikeHost(effect, source)
+    fresh = make_effect(tmp_path / "b")
+    try:
+        host.render_sequence([1001, 1002])
+        swap = lambda f: np.ascontiguousarray(f[..., [2, 1, 0, 3]])  # noqa: E731 - a colour change upstream
+        host.change_upstream(swap)
+        graded = host.render_sequence([1001, 1002])[1002]  # the same range again: the effect's frames
+        swapped = {t: swap(f) for t, f in source.items()}
+        expected = NatronLikeHost(fresh, swapped).render_sequence([1001, 1002])[1002]
+        np.testing.assert_array_equal(graded, expected)
+    finally:
+        effect.close()
+        fresh.close()
+
+
+def test_the_style_clip_is_captured_again_at_full_size_after_a_proxy(source, tmp_path):
+    effect = make_effect(tmp_path)
+    style = np.ascontiguousarray(source[1004][::-1, ::-1])
+    host = NatronLikeHost(effect, source, style=style)
+    try:
+        host.view(1001, scale=0.5)
+        proxy_style = effect.preset.style.image
+        host.view(1001, scale=1.0)
+        assert effect.preset.style.image != proxy_style  # the full-size Style image, not the proxy's
+    finally:
+        effect.close()

@@ -19,6 +19,7 @@ any thread and any interactive scrub give the same pixels.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import shutil
@@ -352,6 +353,10 @@ class OfxStyleTransferEffect:
         self._source_premult: Premultiplication = "premultiplied"
         self._source_range: tuple[int, int] | None = None
         self._style_image: Path | None = None
+        self._style_scale: float | None = None  # the render scale the Style clip was captured at
+        # What each Source frame held when it was last rendered: OFX has no action for "upstream
+        # changed" (a grade above the node), so a changed frame is how the effect notices.
+        self._source_digests: dict[tuple[int, float], str] = {}
         self._own_dir = cache_dir is None
         self._dir = Path(cache_dir) if cache_dir is not None else Path(tempfile.mkdtemp(prefix="vst-ofx-"))
         preset = self._build_preset(self.values)
@@ -392,6 +397,7 @@ class OfxStyleTransferEffect:
         with self._lock:
             if name == SOURCE:  # new footage or upstream change: everything derived is stale
                 self.node.source_changed()
+                self._source_digests.clear()
                 return list(INVALIDATES_ALL)
             if name == STYLE:
                 if self._style_image is None:
@@ -532,6 +538,7 @@ class OfxStyleTransferEffect:
             source = np.asarray(fetch(t), dtype=np.float32)
             if source.ndim != 3 or source.shape[2] not in (3, 4):
                 raise ValueError(f"Source image at {t} is {source.shape}; expected (H, W, 4) or (H, W, 3)")
+            self._notice_upstream_change(t, scale, source)
             if self.node.preset.strength == 0:
                 return source.copy()  # identity, bit-exact (hosts normally skip render: is_identity)
             self._capture_style(fetch_style)
@@ -552,6 +559,15 @@ class OfxStyleTransferEffect:
             if stats is not None and stats.reliable is not None and stats.reliable < LOW_RELIABILITY:
                 self.persistent_message = poor_flow_message({t: stats.reliable})
             return self._from_network(stylized, source, space)
+
+    def _notice_upstream_change(self, t: int, scale: float, source: np.ndarray) -> None:
+        """The Source frame differs from the one rendered before: footage or a node above changed, so
+        every stylized frame and cached source is stale (the host keeps asking for the same times)."""
+        digest = hashlib.blake2b(np.ascontiguousarray(source).tobytes(), digest_size=16).hexdigest()
+        if self._source_digests.get((t, scale), digest) != digest:
+            self.node.source_changed()
+            self._source_digests.clear()
+        self._source_digests[(t, scale)] = digest
 
     def _cancelled(self) -> bool:
         abort = self._abort
@@ -575,10 +591,13 @@ class OfxStyleTransferEffect:
                 self._style_image = None
                 self.node.set_preset(self._build_preset(self.values))
             return
-        if self._style_image is not None:
+        if self._style_image is not None and self._style_scale == self.render_scale:
             return
+        # Captured again at another render scale: a proxy's small Style image must not paint the
+        # full-size frames (the file is keyed by content, so the same image keeps every cache).
         image = fetch_style(self.node.frames[0])
         self._style_image = style_file(image, self._dir / "style", self._colorspace or self._input_space())
+        self._style_scale = self.render_scale
         self.node.set_preset(self._build_preset(self.values))
 
     def purge_caches(self) -> None:
