@@ -440,3 +440,13 @@ def test_list_presets_searches_user_folders_first(tmp_path, monkeypatch):
     assert listed["other"][0] == second / "other.yml" and listed["default"][0] == BUILTIN / "default.yaml"
     assert P.load_preset("ink").style.image == BUILTIN / "styles" / "ink.png"
     assert P.load_preset("other").name == "other"
+
+
+def test_an_empty_section_in_a_child_keeps_the_parents(tmp_path):
+    """`weights:` with every line commented out must change nothing (it used to reset the section)."""
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: ink\nweights:\n  # style: 5\nlayers:\n")
+    ink = P.load_preset("ink")
+    loaded = P.load_preset(child)
+    assert loaded.weights == ink.weights and loaded.layers == ink.layers
+    assert P.validate_file(child) == []

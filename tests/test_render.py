@@ -441,3 +441,21 @@ def test_no_reliability_warning_on_a_shot_the_flow_follows(tiny_sequence, tmp_pa
     )
     assert code == 0, err
     assert "flow reliable on" in err and "vst-node: warning" not in err
+
+
+def test_setup_mistakes_are_messages_not_tracebacks(tiny_sequence, tmp_path, capsys):
+    """A cache folder that cannot be made, a contact sheet that is no PNG (caught before rendering),
+    a demo too small to measure: each a one-line error with the right exit code."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, _, err = run(["render", tiny_sequence, "-o", tmp_path / "o" / "x.####.exr", *SETS,
+                        "--cache-dir", blocker / "cache"], capsys)  # fmt: skip
+    assert code == 1 and "cache folder" in err and "Traceback" not in err
+    sheet = ["--contact-sheet", "s.jpg"]
+    code, _, err = run(["render", tiny_sequence, "-o", tmp_path / "p" / "x.####.exr", *sheet], capsys)
+    assert code == 2 and "PNG" in err
+    assert not (tmp_path / "p").exists()  # nothing was rendered
+    for args in (["--size", "8x8"], ["--frames", "1"]):
+        code, _, err = run(["demo", "-o", tmp_path / "demo", *args], capsys)
+        assert code == 2 and args[0] in err
+    assert not (tmp_path / "demo").exists()

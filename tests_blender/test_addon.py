@@ -84,10 +84,39 @@ def test_preset_choices_are_the_projects_plus_a_custom_file(scene):
 
     from vst_node.settings import list_presets
 
-    items = [identifier for identifier, _, _ in preset_items(scene.vst_node, bpy.context)]
+    items = [identifier for identifier, *_ in preset_items(scene.vst_node, bpy.context)]
     assert items == [*(name for name, _, _ in list_presets()), "CUSTOM"]
     assert {"default", "ink", "mosaic", "swirls"} <= set(items)
     assert scene.vst_node.preset == "default"
+
+
+def test_a_saved_preset_choice_survives_a_new_preset_file(scene, tmp_path, monkeypatch):
+    """The enum stores a number per name, not a position: a preset file added before 'ink' in the
+    sorted list must not turn a shot's 'ink' into another preset."""
+    scene.vst_node.preset = "ink"
+    extra = tmp_path / "user_presets"
+    extra.mkdir()
+    (extra / "aaa_first.yaml").write_text("extends: default\n")
+    monkeypatch.setenv("VST_NODE_PRESETS", str(extra))
+    assert scene.vst_node.preset == "ink"
+
+
+def test_the_operators_use_only_event_properties_blender_has():
+    """Event attributes read by the modal code exist in the bpy API (the module has no event loop to
+    run the modal operator, so a wrong name would only fail in a real window)."""
+    import ast
+
+    from helpers import ROOT
+
+    known = set(bpy.types.Event.bl_rna.properties.keys())
+    used = set()
+    for path in (ROOT / "plugins" / "blender").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            target = getattr(node, "value", None)
+            if isinstance(node, ast.Attribute) and isinstance(target, ast.Name) and target.id == "event":
+                used.add(node.attr)
+    assert used, "no event attribute found: the modal operator moved?"
+    assert used <= known, sorted(used - known)
 
 
 def test_panel_draws_with_and_without_a_strip(scene, tmp_path):

@@ -40,9 +40,15 @@ def all_strips(scene: bpy.types.Scene) -> list[Any]:
     return list(editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all)
 
 
+def sequencer_scene(context: bpy.types.Context) -> Any:
+    """The scene the Sequencer edits: Blender 5.0's workspace `sequencer_scene` when set (it can differ
+    from the window's scene), else the context's scene."""
+    return getattr(context, "sequencer_scene", None) or getattr(context, "scene", None)
+
+
 def active_strip(context: bpy.types.Context) -> Any:
-    """The active strip of the context's scene (None when there is no sequencer or no active strip)."""
-    scene = getattr(context, "scene", None)
+    """The active strip of the edited scene (None when there is no sequencer or no active strip)."""
+    scene = sequencer_scene(context)
     editor = scene.sequence_editor if scene is not None else None
     return editor.active_strip if editor is not None else None
 

@@ -26,7 +26,9 @@ class SEQUENCER_OT_vst_stylize_strip(bpy.types.Operator):
 
     bl_idname = "sequencer.vst_stylize_strip"
     bl_label = "Stylize Strip"
-    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012  (Blender reads this class attribute)
+    # No REGISTER: "Adjust Last Operation" / Repeat Last would call execute, rendering the whole strip
+    # synchronously with no progress and no Esc.
+    bl_options = {"UNDO"}  # noqa: RUF012  (Blender reads this class attribute)
 
     extra_overrides: bpy.props.StringProperty(
         name="Extra overrides",
@@ -47,14 +49,15 @@ class SEQUENCER_OT_vst_stylize_strip(bpy.types.Operator):
 
     def _start(self, context):
         """A Runner, or None after reporting why not (user errors as reports, never as tracebacks)."""
-        if context.scene.name in _running:
+        scene = compat.sequencer_scene(context)
+        if scene.name in _running:
             self.report({"ERROR"}, "vst-node is already stylizing a strip in this scene (Esc cancels it)")
             return None
         try:
             return Runner(
-                context.scene,
+                scene,
                 compat.active_strip(context),
-                context.scene.vst_node,
+                scene.vst_node,
                 _overrides(self.extra_overrides),
                 echo=bpy.app.background,
             )
@@ -79,7 +82,9 @@ class SEQUENCER_OT_vst_stylize_strip(bpy.types.Operator):
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         if added:
-            context.scene.sequence_editor.active_strip = strip
+            scene = bpy.data.scenes.get(runner.scene_name)  # the job's scene, wherever the user is now
+            if scene is not None and scene.sequence_editor is not None:
+                scene.sequence_editor.active_strip = strip
             self.report({"INFO"}, f"Added strip {strip.name!r} on channel {strip.channel} ({runner.out_dir})")
         else:
             self.report({"INFO"}, f"Strip {strip.name!r} already shows these frames ({runner.out_dir})")
@@ -108,7 +113,7 @@ class SEQUENCER_OT_vst_stylize_strip(bpy.types.Operator):
         if runner is None:
             return {"CANCELLED"}
         self._runner = runner
-        self._scene = context.scene.name
+        self._scene = runner.scene_name
         _running.add(self._scene)
         wm = context.window_manager
         self._timer = wm.event_timer_add(TICK_SECONDS, window=context.window)
@@ -138,7 +143,7 @@ class SEQUENCER_OT_vst_stylize_strip(bpy.types.Operator):
             kept = f"finished frames stay in {runner.out_dir}"
             self.report({"WARNING"}, f"Cancelled; {kept} (run again to resume)")
             return {"CANCELLED"}
-        if event.type != "TIMER" or event.timer != self._timer:
+        if event.type != "TIMER":  # (events carry no timer handle: any timer tick advances the job)
             return {"PASS_THROUGH"}
         try:
             more = runner.step()
@@ -172,7 +177,7 @@ class SEQUENCER_OT_vst_preview_frame(bpy.types.Operator):
         return SEQUENCER_OT_vst_stylize_strip.poll(context)
 
     def execute(self, context):
-        scene = context.scene
+        scene = compat.sequencer_scene(context)
         try:
             image, seconds = preview_strip_frame(
                 scene, compat.active_strip(context), scene.vst_node, scene.frame_current

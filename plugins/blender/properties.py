@@ -4,6 +4,8 @@ No `from __future__ import annotations` here: Blender 5.0 evaluates string annot
 groups, but the 4.x releases this extension also allows were not tested with them.
 """
 
+import zlib
+
 import bpy
 
 from . import compat
@@ -12,10 +14,16 @@ CUSTOM = "CUSTOM"
 PRESET_METHOD = "PRESET"
 DEFAULT_OUTPUT = "//vst_node/"
 # Blender keeps only pointers to the strings an items callback returns: keep them alive here.
-_preset_items: list[tuple[str, str, str]] = []
+_preset_items: list[tuple[str, str, str, int]] = []
 
 
-def preset_items(_self, _context) -> list[tuple[str, str, str]]:
+def _number(name: str) -> int:
+    """The enum value stored in the .blend: from the name, not the position in the list, so adding or
+    removing a preset file never switches a saved shot to another preset."""
+    return zlib.crc32(name.encode()) & 0x7FFFFFFF
+
+
+def preset_items(_self, _context) -> list[tuple[str, str, str, int]]:
     """The presets vst-node finds (built-ins, $VST_NODE_PRESETS) plus a custom YAML file."""
     items: list[tuple[str, str, str]] = []
     try:
@@ -26,14 +34,16 @@ def preset_items(_self, _context) -> list[tuple[str, str, str]]:
     except Exception as exc:  # an enum callback must never raise: the panel would stop drawing
         items = [("default", "default", f"presets unavailable: {exc}")]
     items.append((CUSTOM, "Custom file…", "A preset YAML file of your own"))
-    _preset_items[:] = items
+    _preset_items[:] = [(*item, _number(item[0])) for item in items]
     return _preset_items
 
 
 class VSTNodeSettings(bpy.types.PropertyGroup):
     """Stored in the .blend (scene.vst_node), so a shot keeps its settings."""
 
-    preset: bpy.props.EnumProperty(name="Preset", description="Style preset", items=preset_items)
+    preset: bpy.props.EnumProperty(
+        name="Preset", description="Style preset", items=preset_items, default=_number("default")
+    )
     preset_file: bpy.props.StringProperty(
         name="Preset file",
         description="A preset YAML file (it may extend a built-in preset)",

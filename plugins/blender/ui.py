@@ -27,7 +27,7 @@ class SEQUENCER_PT_vst_node(bpy.types.Panel):
             for line in _wrap(error, 40):
                 box.label(text=line)
             return
-        settings = context.scene.vst_node
+        settings = compat.sequencer_scene(context).vst_node
         layout.use_property_split = True
         layout.use_property_decorate = False
         layout.prop(settings, "preset")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vst_node.errors import RenderError
 from vst_node.io.atomic import atomic_file, write_text_atomic
 
 _KEY_FILE = "key"
@@ -30,7 +31,13 @@ class StateStore:
         self.root = Path(root)
         self.key = key
         stored = self._stored_key()
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a cache folder that cannot be made: say which, not a traceback
+            raise RenderError(
+                f"cache folder {self.root}: cannot create it ({exc.strerror or exc}); choose another with"
+                " --cache-dir or $VST_NODE_CACHE, or render with --no-cache"
+            ) from exc
         if fresh or (stored is not None and stored != key):
             # Another lineage's frames (or a fresh render): drop them. A store that has no key yet
             # is being created, perhaps by several farm tasks at once: none of them deletes anything.

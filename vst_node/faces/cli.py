@@ -159,6 +159,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
     if args.passes is not None:
         overrides.append(f"multipass.passes={args.passes}")
+    if args.contact_sheet:
+        from vst_node.faces.sheet import check_sheet_path
+
+        try:
+            check_sheet_path(args.contact_sheet)
+        except VstError as exc:
+            raise UsageError(f"--contact-sheet: {exc}") from exc
     preset = load_preset(args.preset, overrides)
     source = SequencePattern.parse(args.input)
     job = RenderJob(
@@ -173,11 +180,6 @@ def _cmd_render(args: argparse.Namespace) -> int:
         cache_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),
     )
     report = render_sequence(job)
-    if args.contact_sheet and report.ok:
-        from vst_node.faces.sheet import contact_sheet
-
-        contact_sheet(source, [job.output], report.frames, args.contact_sheet, layer=args.layer)
-        print(f"vst-node: contact sheet {args.contact_sheet}", file=sys.stderr)
     t = report.times
     print(
         f"vst-node: {len(report.written)} written, {len(report.skipped)} skipped, {len(report.failed)} failed"
@@ -187,6 +189,11 @@ def _cmd_render(args: argparse.Namespace) -> int:
     )
     if poor := report.poorly_tracked():
         print(f"vst-node: warning: {poor_flow_message(poor)}", file=sys.stderr)
+    if args.contact_sheet and report.ok:
+        from vst_node.faces.sheet import contact_sheet
+
+        contact_sheet(source, [job.output], report.frames, args.contact_sheet, layer=args.layer)
+        print(f"vst-node: contact sheet {args.contact_sheet}", file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -232,6 +239,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError as exc:
         raise UsageError(f"--size: expected WIDTHxHEIGHT, got {args.size!r}") from exc
+    if min(width, height) < 16:
+        raise UsageError(f"--size: at least 16x16 (VGG-19 needs the pixels), got {args.size}")
+    if args.frames < 2:
+        raise UsageError(f"--frames: at least 2 (the demo measures flicker), got {args.frames}")
     overrides = [*args.overrides, *([f"method={args.method}"] if args.method else [])]
     return run_demo(args.output, width, height, args.frames, args.preset, overrides, args.device)
 

@@ -516,7 +516,11 @@ class _FrameWriter:
         report.times.colour += time.perf_counter() - started
         attributes = {**self.attributes, **transform_attributes(in_space, self.out_space)}
         out_path = self.job.output.path(frame)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise RenderError(f"{out_path.parent}: cannot create the output folder ({reason})") from exc
         work = self.job.work_dir
         started = time.perf_counter()
         target = out_path if work is None else work / out_path.name

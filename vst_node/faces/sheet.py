@@ -20,6 +20,12 @@ DEFAULT_TILE_WIDTH = 320
 _LABEL_HEIGHT = 18
 
 
+def check_sheet_path(destination: Path | str) -> None:
+    """Before any work: a contact sheet is a PNG."""
+    if Path(destination).suffix.lower() != ".png":
+        raise InputError(f"{destination}: a contact sheet is a PNG (.png)")
+
+
 def pick_frames(frames: Sequence[int], count: int = DEFAULT_COUNT) -> list[int]:
     """`count` frames spread evenly over the range, the first and the last included."""
     frames = list(frames)
@@ -61,6 +67,7 @@ def contact_sheet(
 ) -> list[int]:
     """Write the sheet: one column per picked frame, the source on top, then each result sequence
     (labelled with the preset its frames record). Returns the frames shown."""
+    check_sheet_path(destination)
     picked = pick_frames(frames, count)
     missing = [str(r.path(f)) for r in [source, *results] for f in picked if not r.path(f).exists()]
     if missing:
@@ -74,15 +81,12 @@ def contact_sheet(
                 image = read_frame(path, layer)
                 rgb, name = _display(image, input_colorspace(image, "auto")), "source"
             else:
-                image = read_frame(path)
+                image = read_frame(path, layer)  # a render keeps the input's other layers beside it
                 rgb = _display(image, output_colorspace(path))
                 name = image.spec.get_string_attribute("vst:preset") or path.stem
             tiles.append(_tile(rgb, tile_width, f"{name}  frame {frame}"))
         height = max(t.shape[0] for t in tiles)
         tiles = [np.pad(t, ((0, height - t.shape[0]), (0, 0), (0, 0))) for t in tiles]
         rows.append(np.concatenate(tiles, axis=1))
-    destination = Path(destination)
-    if destination.suffix.lower() != ".png":
-        raise InputError(f"{destination}: a contact sheet is a PNG (.png)")
-    write_image(destination, np.concatenate(rows, axis=0), colorspace="sRGB", pixel_type="uint8")
+    write_image(Path(destination), np.concatenate(rows, axis=0), colorspace="sRGB", pixel_type="uint8")
     return picked

@@ -110,6 +110,8 @@ def _merge(base: dict, over: dict) -> dict:
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value)
+        elif value is None and isinstance(out.get(key), dict):
+            continue  # `weights:` with every line commented out changes nothing, not everything
         else:
             out[key] = value
     return out
