@@ -224,3 +224,24 @@ def test_preview_this_frame(scene, png_strip):
     scene.frame_current = 30
     with pytest.raises(RuntimeError, match=r"playhead \(frame 30\) is not over strip"):
         bpy.ops.sequencer.vst_preview_frame()
+
+
+def test_strips_of_one_name_in_two_scenes_do_not_share_frames(scene, png_strip, tmp_path):
+    """Scene > Full Copy gives two strips called 'card'; pointed at other media they must render to
+    folders of their own, not resume into each other's."""
+    before = {s.name for s in strips(scene)}
+    assert _stylize(scene, IDENTITY) == {"FINISHED"}
+    first = _new_strip(scene, before)
+    other = bpy.data.scenes.new("other")
+    other.sequence_editor_create()
+    other.render.resolution_x, other.render.resolution_y = WIDTH, HEIGHT
+    for n in range(1, 5):
+        write_image(tmp_path / "in2" / f"card.{n:04d}.png", card(frame=n + 7))
+    twin = other.sequence_editor.strips.new_image("card", str(tmp_path / "in2" / "card.0002.png"), 2, 12)
+    for n in (3, 4):
+        twin.elements.append(f"card.{n:04d}.png")
+    other.sequence_editor.active_strip = twin
+    with bpy.context.temp_override(scene=other):
+        assert bpy.ops.sequencer.vst_stylize_strip(extra_overrides=IDENTITY) == {"FINISHED"}
+    [second] = [s for s in strips(other) if s.name != "card"]
+    assert second.name.startswith("card") and second.directory != first.directory

@@ -16,6 +16,7 @@ calls it. Everything a user can get wrong (strip type, preset, paths) is checked
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import re
@@ -201,6 +202,23 @@ class _StatusStream:
         return False
 
 
+def _source_key(scene: Any, strip: Any, timeline: Any) -> str:
+    """A short key of where a strip's frames come from: scene, media, colour space and the part of
+    the media shown (offsets), so that only the same source finds its frames again."""
+    media = strip.filepath if strip.type == "MOVIE" else strip.directory
+    parts = [
+        scene.name,
+        bpy.path.abspath(media, library=strip.id_data.library),
+        strip.colorspace_settings.name,
+        timeline.start,
+        len(timeline),
+        *(getattr(strip, name, 0) for name in ("frame_offset_start", "animation_offset_start")),
+    ]
+    if strip.type == "IMAGE":
+        parts += [element.filename for element in strip.elements]
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:8]
+
+
 class Runner:
     """One stylize job for one strip: `step()` until it returns False, then `finish()`; or `cancel()`."""
 
@@ -255,6 +273,9 @@ class Runner:
         strip_dir = Path(bpy.path.abspath(output_dir)) / clean_name(strip.name)
         linear = resolve_colorspace_or_error(resolve_colorspace, LINEAR_SPACE)
 
+        # What the frames are made from: strips of one name in two scenes, or a movie slipped or
+        # replaced, must not resume into (or decode over) each other's frames.
+        origin = _source_key(scene, strip, timeline)
         files = _image_files(strip, timeline) if strip.type == "IMAGE" else None
         if files is not None:
             pattern, numbers = files
@@ -262,14 +283,15 @@ class Runner:
         else:
             first = timeline.start if timeline.start >= 0 else 1
             numbers = list(range(first, first + len(timeline)))
-            pattern = str(strip_dir / "source" / f"{clean_name(strip.name)}.####.exr")
+            pattern = str(strip_dir / f"source_{origin}" / f"{clean_name(strip.name)}.####.exr")
             source = _Input(pattern, numbers, linear, decode=True)
         self.source = source
 
         overrides = [*settings.overrides(), f"colour.input={source.colorspace}", *extra_overrides]
         try:
             self.preset = load_preset(preset_ref, overrides)
-            digest = preset_digest(self.preset, OUTPUT_SECTIONS)[:8]
+            look = preset_digest(self.preset, OUTPUT_SECTIONS)
+            digest = hashlib.sha256(f"{look}|{origin}".encode()).hexdigest()[:8]
             self.out_dir = strip_dir / f"{clean_name(self.preset.name)}_{digest}"
             self.output = SequencePattern.parse(str(self.out_dir / f"{clean_name(strip.name)}.####.exr"))
             self.out_colorspace = output_colorspace(self.output.path(numbers[0]))
