@@ -459,3 +459,21 @@ def test_setup_mistakes_are_messages_not_tracebacks(tiny_sequence, tmp_path, cap
         code, _, err = run(["demo", "-o", tmp_path / "demo", *args], capsys)
         assert code == 2 and args[0] in err
     assert not (tmp_path / "demo").exists()
+
+
+def test_frames_on_a_single_image_is_an_error_not_ignored(tmp_path, capsys):
+    from vst_node.io.image_io import write_image
+
+    still = tmp_path / "still.exr"
+    write_image(still, np.full((24, 32, 3), 0.3, np.float32), colorspace="lin_rec709_scene")
+    code, _, err = run(["render", still, "-o", tmp_path / "o.exr", "--frames", "1-3", *SETS], capsys)
+    assert code == 1 and "single image" in err
+
+
+def test_passes_that_never_reach_the_temporal_loss_are_named(tiny_sequence, tmp_path, capsys):
+    out = tmp_path / "o" / "x.####.exr"
+    args = ["render", tiny_sequence, "-o", out, *SETS, "--no-cache", "--passes", "2"]
+    code, _, err = run([*args, "--frames", "1001-1002"], capsys)
+    assert code == 0 and "no pass uses it" in err
+    code, _, err = run([*args, "--frames", "1001-1002", "--set", "multipass.temporal_from=1"], capsys)
+    assert code == 0 and "no pass uses it" not in err

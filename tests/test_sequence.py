@@ -205,3 +205,9 @@ def test_an_existing_folder_with_hash_or_at_in_its_name_is_a_name(tmp_path) -> N
     still = tmp_path / "plate_v#3.exr"
     still.write_bytes(b"")
     assert SequencePattern.parse(str(still)).is_still  # an existing file is a still, whatever its name
+
+
+def test_a_typo_sized_range_is_refused_before_it_is_built() -> None:
+    with pytest.raises(InputError, match="over 1,000,000 frames"):
+        parse_frame_range("1001-100000000")
+    assert len(parse_frame_range("1-1000000")) == 1_000_000

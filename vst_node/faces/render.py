@@ -136,6 +136,8 @@ class RenderReport:
 
 def check_inputs(job: RenderJob) -> list[int]:
     """Every input problem, found before any work starts, in one error."""
+    if job.source.is_still and job.frame_spec is not None:
+        resolve_frames(job.source, job.frame_spec)  # says that a single image has no frame range
     frames = resolve_frames(job.source, job.frame_spec) if not job.source.is_still else [1]
     if job.source.is_still and not job.source.path(1).exists():
         raise InputError(f"{job.source}: no such file")
@@ -262,6 +264,12 @@ class RenderSession:
         self.writer = _FrameWriter(job, self.reader, out_space, attributes, self.report)
         self.state = _state_store(job, self.frames, attributes["vst:preset_digest"], self.node)
         self._warn_about_integer_channels()
+        multipass = job.preset.multipass
+        if self.passes > 1 and multipass.temporal_from >= self.passes:
+            self.progress.message(
+                f"warning: {self.passes} passes, and the temporal loss starts at pass"
+                f" {multipass.temporal_from} (multipass.temporal_from, counting from 0): no pass uses it"
+            )
         if job.lead_in is not None:
             self._lead_in(*job.lead_in)
         self._closed = False

@@ -109,6 +109,9 @@ class SequencePattern:
         return sorted(frames)
 
 
+MAX_FRAMES = 1_000_000  # a range longer than this is a typo (1001-100000000), not a shot
+
+
 def parse_frame_range(spec: str) -> list[int]:
     """``1001-1100``, ``1-20x2``, ``1,3,5-7`` → sorted unique frames; InputError quoting a bad part."""
     if not spec or not spec.strip():
@@ -130,6 +133,8 @@ def parse_frame_range(spec: str) -> list[int]:
             raise InputError(f"frame range {spec!r}: {part!r} ends before it starts")
         if step < 1:
             raise InputError(f"frame range {spec!r}: {part!r} has step 0; the step must be at least 1")
+        if (end - start) // step + 1 > MAX_FRAMES:
+            raise InputError(f"frame range {spec!r}: {part!r} is over {MAX_FRAMES:,} frames; a typo?")
         frames.update(range(start, end + 1, step))
     return sorted(frames)
 
