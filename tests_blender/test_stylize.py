@@ -245,3 +245,13 @@ def test_strips_of_one_name_in_two_scenes_do_not_share_frames(scene, png_strip, 
         assert bpy.ops.sequencer.vst_stylize_strip(extra_overrides=IDENTITY) == {"FINISHED"}
     [second] = [s for s in strips(other) if s.name != "card"]
     assert second.name.startswith("card") and second.directory != first.directory
+
+
+def test_the_new_strip_composites_like_its_source(scene, png_strip):
+    png_strip.blend_type = "ADD"
+    png_strip.blend_alpha = 0.5
+    png_strip.color_saturation = 0.7
+    before = {s.name for s in strips(scene)}
+    assert _stylize(scene, IDENTITY) == {"FINISHED"}
+    out = _new_strip(scene, before)
+    assert (out.blend_type, out.blend_alpha, out.color_saturation) == ("ADD", 0.5, pytest.approx(0.7))

@@ -17,7 +17,6 @@ import numpy as np
 from .stylize import StylizeError, _Decoder, _is_retimed, require_core, resolve_colorspace_or_error
 
 PREVIEW_IMAGE = "vst-node preview"
-LINEAR_BLENDER_NAME = "Linear Rec.709"  # Blender's name for vst-node's LINEAR_SPACE
 
 
 def _source_file(strip: Any, frame: int) -> Path | None:
@@ -30,8 +29,9 @@ def _source_file(strip: Any, frame: int) -> Path | None:
     return Path(bpy.path.abspath(strip.directory)) / strip.elements[index].filename
 
 
-def _show(rgba: np.ndarray) -> Any:
-    """The result as the "vst-node preview" image (replaced when the size changed)."""
+def _show(rgba: np.ndarray, colorspace: str) -> Any:
+    """The result as the "vst-node preview" image (replaced when the size changed), tagged with the
+    active OCIO config's name for linear Rec.709 (a studio config names it otherwise)."""
     height, width = rgba.shape[:2]
     image = bpy.data.images.get(PREVIEW_IMAGE)
     if image is not None and tuple(image.size) != (width, height):
@@ -39,7 +39,7 @@ def _show(rgba: np.ndarray) -> Any:
         image = None
     if image is None:
         image = bpy.data.images.new(PREVIEW_IMAGE, width, height, alpha=True, float_buffer=True)
-    image.colorspace_settings.name = LINEAR_BLENDER_NAME
+    image.colorspace_settings.name = colorspace
     image.pixels.foreach_set(np.ascontiguousarray(rgba[::-1], np.float32).ravel())  # Blender is bottom-up
     image.update()
     screen = getattr(bpy.context, "screen", None)
@@ -88,4 +88,4 @@ def preview_strip_frame(scene: Any, strip: Any, settings: Any, frame: int) -> tu
                 result = preview_file(preset, pattern.path(1), linear, settings.device, output_space=linear)
     except VstError as exc:
         raise StylizeError(str(exc)) from exc
-    return _show(result.rgba), result.seconds
+    return _show(result.rgba, linear), result.seconds

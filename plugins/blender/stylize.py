@@ -465,12 +465,14 @@ def _free_channel(collection: Any, above: int, frames: range) -> int:
 
 
 def _copy_placement(source: Any, target: Any) -> None:
-    """Same size, position and crop on screen as the source (the frames have the media's own size)."""
+    """Same size, position, crop and compositing on screen as the source (the frames have the media's
+    own size; a semi-transparent or additive source must not come back opaque)."""
     for name in ("scale_x", "scale_y", "offset_x", "offset_y", "rotation", "origin"):
         if hasattr(source.transform, name):
             setattr(target.transform, name, getattr(source.transform, name))
     for name in ("min_x", "max_x", "min_y", "max_y"):
         setattr(target.crop, name, getattr(source.crop, name))
-    for name in ("use_flip_x", "use_flip_y"):
-        if hasattr(source, name):
+    looks = ("use_flip_x", "use_flip_y", "blend_type", "blend_alpha", "color_multiply", "color_saturation")
+    for name in looks:
+        if hasattr(source, name) and hasattr(target, name):
             setattr(target, name, getattr(source, name))
