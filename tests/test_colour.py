@@ -192,22 +192,24 @@ def test_interop_ids_without_the_query_of_openimageio_3_1():
 
 
 @pytest.mark.parametrize(
-    ("primaries", "refused"),
+    ("primaries", "space"),
     [
-        ((0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767), True),  # ACES AP1
-        ((0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.329), False),  # Rec.709
+        ((0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767), "lin_ap1_scene"),  # ACEScg
+        ((0.7347, 0.2653, 0.0, 1.0, 0.0, -0.077, 0.32168, 0.33767), "lin_ap0_scene"),  # ACES2065-1
+        ((0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.329), "lin_rec709_scene"),
+        ((0.6, 0.3, 0.3, 0.6, 0.2, 0.1, 0.3127, 0.329), None),  # primaries no known space has: refused
     ],
 )
-def test_untagged_exr_with_other_primaries_asks_for_its_space(tmp_path: Path, primaries, refused) -> None:
+def test_an_untagged_exr_is_read_in_the_primaries_it_names(tmp_path: Path, primaries, space) -> None:
     spec = oiio.ImageSpec(4, 4, 3, "half")
     spec.attribute("chromaticities", oiio.TypeDesc("float[8]"), primaries)
     path = tmp_path / "plate.exr"
     out = oiio.ImageOutput.create(str(path))
     assert out.open(str(path), spec) and out.write_image(np.full((4, 4, 3), 0.3, np.float32)) and out.close()
     frame = read_frame(path)
-    if refused:
-        with pytest.raises(InputError, match=r"chromaticities .* are not Rec\.709"):
+    if space is None:
+        with pytest.raises(InputError, match=r"chromaticities .* match none"):
             input_colorspace(frame)
         assert input_colorspace(frame, "lin_ap1_scene")  # the explicit space is taken as given
     else:
-        assert input_colorspace(frame) == input_colorspace(frame, "lin_rec709_scene")
+        assert input_colorspace(frame) == resolve_colorspace(space)

@@ -458,11 +458,11 @@ def test_the_model_records_the_style_image_training_read(tmp_path, tiny_training
 
 
 def test_training_images_take_the_presets_colour_input_and_lose_nan(tmp_path):
-    """An untagged ACEScg EXR: refused without colour.input (as a render would), read with it; NaN
-    fireflies become 0 instead of poisoning every weight."""
+    """An untagged EXR with primaries no known space has: refused without colour.input (as a render
+    would), read with it; NaN fireflies become 0 instead of poisoning every weight."""
     spec = oiio.ImageSpec(8, 8, 3, "half")
-    ap1 = (0.713, 0.293, 0.165, 0.83, 0.128, 0.044, 0.32168, 0.33767)
-    spec.attribute("chromaticities", oiio.TypeDesc("float[8]"), ap1)
+    odd = (0.6, 0.3, 0.3, 0.6, 0.2, 0.1, 0.3127, 0.329)
+    spec.attribute("chromaticities", oiio.TypeDesc("float[8]"), odd)
     pixels = np.full((8, 8, 3), 0.2, np.float32)
     pixels[2, 3] = np.nan
     path = tmp_path / "plate.exr"

@@ -124,8 +124,7 @@ def input_colorspace(frame: Frame, override: str = "auto") -> str:
 def _by_file_type(frame: Frame) -> str:
     suffix = frame.path.suffix.lower()
     if suffix in _LINEAR_EXTENSIONS:
-        _refuse_other_primaries(frame)
-        return LINEAR_SPACE
+        return _linear_space_by_primaries(frame)
     if suffix in _ENCODED_EXTENSIONS:
         # 8/16-bit images are display-encoded; float TIFFs are (by convention) linear.
         floats = (oiio.BASETYPE.HALF, oiio.BASETYPE.FLOAT, oiio.BASETYPE.DOUBLE)
@@ -137,19 +136,33 @@ def _by_file_type(frame: Frame) -> str:
     )
 
 
-def _refuse_other_primaries(frame: Frame) -> None:
-    """An untagged EXR whose `chromaticities` are not Rec.709's (ACEScg, P3, ...) would be stylized
-    as Rec.709 and written back labelled so: ask for its space instead of guessing."""
+# Linear spaces an untagged EXR's `chromaticities` header can name (colour interop IDs), Rec.709 first.
+_LINEAR_BY_PRIMARIES = (
+    LINEAR_SPACE, "lin_ap0_scene", "lin_ap1_scene", "lin_p3d65_scene", "lin_rec2020_scene",
+)  # fmt: skip
+
+
+def _linear_space_by_primaries(frame: Frame) -> str:
+    """An untagged EXR is scene-linear; its `chromaticities` (when present) say which primaries: ACES
+    AP0/AP1, P3-D65, Rec.2020 or Rec.709. Others are refused rather than read as Rec.709."""
     primaries = frame.spec.getattribute("chromaticities")
-    rec709 = oiio.ColorConfig().get_chromaticities(LINEAR_SPACE)
-    if primaries is None or not rec709 or len(primaries) != len(rec709):
-        return
-    if max(abs(float(a) - float(b)) for a, b in zip(primaries, rec709, strict=True)) > 1e-3:
-        shown = ", ".join(f"{float(v):.3f}" for v in primaries)
-        raise InputError(
-            f"{frame.path}: no colour-space tag, and its chromaticities ({shown}) are not Rec.709's;"
-            " give the input colour space (e.g. --set colour.input=lin_ap1_scene for ACEScg)"
-        )
+    if primaries is None:
+        return LINEAR_SPACE
+    config = _config()
+    for candidate in _LINEAR_BY_PRIMARIES:
+        try:
+            reference = config.get_chromaticities(resolve_colorspace(candidate))
+        except InputError:  # a studio config without this space
+            continue
+        if not reference or len(reference) != len(primaries):
+            continue
+        if max(abs(float(a) - float(b)) for a, b in zip(primaries, reference, strict=True)) < 2e-3:
+            return candidate
+    shown = ", ".join(f"{float(v):.3f}" for v in primaries)
+    raise InputError(
+        f"{frame.path}: no colour-space tag, and its chromaticities ({shown}) match none of"
+        f" {', '.join(_LINEAR_BY_PRIMARIES)}; give the input colour space (--set colour.input=...)"
+    )
 
 
 def output_colorspace(path: Path) -> str:
