@@ -450,3 +450,11 @@ def test_an_empty_section_in_a_child_keeps_the_parents(tmp_path):
     loaded = P.load_preset(child)
     assert loaded.weights == ink.weights and loaded.layers == ink.layers
     assert P.validate_file(child) == []
+
+
+def test_a_cross_key_check_is_reported_on_its_key_with_both_values():
+    with pytest.raises(PresetError) as caught:
+        P.load_preset("default", ["temporal.trust_full=0.2"])
+    message = str(caught.value)
+    assert "temporal.trust_full: expected" in message and "(0.2) must be at least" in message
+    assert "got 0.2" in message

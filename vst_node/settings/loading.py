@@ -360,7 +360,14 @@ def _build_section(
             settings.validate()  # a settings class that checks itself (FlowSettings)
         return settings
     except (TypeError, ValueError) as exc:
-        problems.append(_problem(origin(section), section, "consistent settings", raw, f" ({exc})"))
+        # A check that names its key ("temporal.trust_full must be ...") is reported on that key.
+        named = re.match(rf"({re.escape(section)})\.(\w+) ", str(exc))
+        if named and named.group(2) in raw:
+            key = f"{section}.{named.group(2)}"
+            expected = f"a value consistent with the rest of {section} ({exc})"
+            problems.append(_problem(origin(key), key, expected, raw[named.group(2)]))
+        else:
+            problems.append(_problem(origin(section), section, "consistent settings", raw, f" ({exc})"))
         return None
 
 

@@ -80,7 +80,10 @@ class TemporalSettings:
         if 1 not in self.offsets:
             raise ValueError("temporal.offsets must include 1 (the previous frame)")
         if self.trust_full < self.trust_from:
-            raise ValueError("temporal.trust_full must be at least temporal.trust_from")
+            raise ValueError(
+                f"temporal.trust_full ({self.trust_full:g}) must be at least temporal.trust_from"
+                f" ({self.trust_from:g})"
+            )
 
 
 @dataclass(frozen=True)
