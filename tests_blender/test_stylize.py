@@ -255,3 +255,25 @@ def test_the_new_strip_composites_like_its_source(scene, png_strip):
     assert _stylize(scene, IDENTITY) == {"FINISHED"}
     out = _new_strip(scene, before)
     assert (out.blend_type, out.blend_alpha, out.color_saturation) == ("ADD", 0.5, pytest.approx(0.7))
+
+
+@pytest.mark.parametrize("decode", [False, True])
+def test_a_hard_cut_strip_is_stylized_from_the_frames_it_shows(scene, tmp_path, decode):
+    """A hard split leaves animation_offset_start: the strip shows later elements than its first. Read
+    as files, or decoded by Blender (a strobe forces that path), the output matches what Blender shows."""
+    for n in range(1, 6):
+        write_image(tmp_path / "in" / f"cut.{n:04d}.png", card(frame=7 * n))
+    strip = scene.sequence_editor.strips.new_image("cut", str(tmp_path / "in" / "cut.0001.png"), 2, 1)
+    for n in range(2, 6):
+        strip.elements.append(f"cut.{n:04d}.png")
+    strip.animation_offset_start = 2
+    if decode:
+        strip.strobe = 1.5  # no hold at these frames, but not a plain file read any more
+    scene.sequence_editor.active_strip = strip
+    before = {s.name for s in strips(scene)}
+    assert _stylize(scene, IDENTITY) == {"FINISHED"}
+    out = _new_strip(scene, before)
+    for frame in range(int(strip.frame_final_start), int(strip.frame_final_end)):
+        shown_source = render_frame(scene, frame, tmp_path / "a.exr", strip)
+        shown_output = render_frame(scene, frame, tmp_path / "b.exr", out)
+        np.testing.assert_allclose(shown_output, shown_source, atol=2e-3)

@@ -14,16 +14,23 @@ from typing import Any
 import bpy
 import numpy as np
 
-from .stylize import StylizeError, _Decoder, _is_retimed, require_core, resolve_colorspace_or_error
+from .stylize import (
+    StylizeError,
+    _Decoder,
+    _is_retimed,
+    element_index,
+    require_core,
+    resolve_colorspace_or_error,
+)
 
 PREVIEW_IMAGE = "vst-node preview"
 
 
 def _source_file(strip: Any, frame: int) -> Path | None:
     """The file an image strip shows at `frame` when it is a plain element; None otherwise."""
-    if strip.type != "IMAGE" or strip.use_reverse_frames or _is_retimed(strip):
+    if strip.type != "IMAGE" or strip.use_reverse_frames or _is_retimed(strip) or strip.strobe > 1.0:
         return None
-    index = frame - int(strip.frame_start)
+    index = element_index(strip, frame)
     if not 0 <= index < len(strip.elements):
         return None
     return Path(bpy.path.abspath(strip.directory)) / strip.elements[index].filename

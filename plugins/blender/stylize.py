@@ -67,12 +67,18 @@ def _is_retimed(strip: Any) -> bool:
     return bool(keys is not None and len(keys) > 0)
 
 
+def element_index(strip: Any, frame: int) -> int:
+    """The element an image strip shows at timeline `frame`: a hard cut (animation_offset_start)
+    skips that many elements at the start."""
+    return frame - int(strip.frame_start) + int(getattr(strip, "animation_offset_start", 0))
+
+
 def _image_files(strip: Any, timeline: range) -> tuple[str, list[int]] | None:
     """(pattern, file numbers) when the visible frames are distinct numbered files; None otherwise."""
-    if strip.use_reverse_frames or _is_retimed(strip):
+    if strip.use_reverse_frames or _is_retimed(strip) or getattr(strip, "strobe", 1.0) > 1.0:
         return None
     elements = strip.elements
-    indices = [t - int(strip.frame_start) for t in timeline]
+    indices = [element_index(strip, t) for t in timeline]
     if any(i < 0 or i >= len(elements) for i in indices):
         return None  # a hold before or after the content
     matches = [_NUMBERED.fullmatch(elements[i].filename) for i in indices]
@@ -139,6 +145,9 @@ class _Decoder:
             copy = collection.new_image("source", os.path.join(folder, elements[0]), 1, start)
             for filename in elements[1:]:
                 copy.elements.append(filename)
+        for name in ("animation_offset_start", "animation_offset_end", "strobe"):  # hard cuts, holds
+            if hasattr(strip, name) and hasattr(copy, name):
+                setattr(copy, name, getattr(strip, name))
         copy.use_reverse_frames = strip.use_reverse_frames
         try:  # the same visible range: a still stretched over frames, holds
             copy.frame_final_end = strip.frame_final_end
