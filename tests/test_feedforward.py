@@ -307,6 +307,12 @@ def test_a_model_for_another_look_is_refused(tiny_model, tiny_frames):
     preset = feedforward_preset(tiny_model, "style.scale=2.0")
     with pytest.raises(PresetError, match="trained for preset 'default'"):
         FeedForwardStylizer(preset, torch.device("cpu"))
+    # Other loss weights are another network too (a preset extending one that ships a model).
+    stronger = feedforward_preset(tiny_model, "training.style=12")
+    with pytest.raises(PresetError, match=r"training.style 12.0 \(trained with 6.0\)"):
+        FeedForwardStylizer(stronger, torch.device("cpu"))
+    # The budget is not the look: more steps asked of the same network are fine.
+    FeedForwardStylizer(feedforward_preset(tiny_model, "training.steps=9"), torch.device("cpu"))
 
 
 @pytest.mark.slow

@@ -127,11 +127,25 @@ def load_network_file(path: Path) -> NetworkFile:
         raise PresetError(f"network.model {path}: incomplete model file ({exc})") from exc
 
 
+# The training settings that shape what a network paints (its loss weights and the style's size and
+# depth): a preset that changes them asks for another network, like one with another style image.
+LOOK_TRAINING_KEYS = ("content", "style", "tv", "max_layer", "style_side")
+
+
 def check_look(record: NetworkFile, preset: Preset, path: Path) -> None:
     """A network renders only the look it learned: a preset asking for another one is an error."""
+    retrain = f"retrain it with `vst-node train --preset {preset.source or preset.name} -o {path}`"
     if record.look != look_digest(preset):
         raise PresetError(
             f"network.model {path} was trained for preset {record.preset_name!r}, whose style image, "
-            f"style.scale, layers or style_loss differ from preset {preset.name!r}; retrain it with "
-            f"`vst-node train --preset {preset.source or preset.name} -o {path}`"
+            f"style.scale, layers or style_loss differ from preset {preset.name!r}; {retrain}"
         )
+    trained = record.training.get("settings", {})
+    changed = [
+        f"training.{key} {getattr(preset.training, key)!r} (trained with {trained[key]!r})"
+        for key in LOOK_TRAINING_KEYS
+        if key in trained and getattr(preset.training, key) != trained[key]
+    ]
+    if changed:
+        settings = "; ".join(changed)
+        raise PresetError(f"network.model {path} was trained with other loss settings: {settings}; {retrain}")
