@@ -136,9 +136,9 @@ class RenderReport:
 
 def check_inputs(job: RenderJob) -> list[int]:
     """Every input problem, found before any work starts, in one error."""
-    if job.source.is_still and job.frame_spec is not None:
-        resolve_frames(job.source, job.frame_spec)  # says that a single image has no frame range
-    frames = resolve_frames(job.source, job.frame_spec) if not job.source.is_still else [1]
+    # A single image with --frames: resolve_frames says it has no frame range.
+    still = job.source.is_still and job.frame_spec is None
+    frames = [1] if still else resolve_frames(job.source, job.frame_spec)
     if job.source.is_still and not job.source.path(1).exists():
         raise InputError(f"{job.source}: no such file")
     sources = {job.source.path(frame).resolve() for frame in frames}

@@ -31,7 +31,7 @@ from vst_node.faces.render import RenderJob, check_inputs, output_pattern
 from vst_node.io.atomic import write_text_atomic
 from vst_node.io.sequence import SequencePattern, parse_frame_range
 from vst_node.settings import Preset, load_preset, preset_digest
-from vst_node.settings.loading import looks_like_path
+from vst_node.settings.loading import PATH_KEYS, looks_like_path
 
 PLAN_FORMAT = "vst-node-farm-plan/1"
 DEFAULT_CHUNK = 25
@@ -287,7 +287,7 @@ def _portable_reference(preset_name: str) -> str:
 def _portable_overrides(overrides: Sequence[str], preset: Preset) -> list[str]:
     """`--set` items with relative file paths made absolute as resolved here: a worker resolves a
     relative one against its own current folder."""
-    resolved = {"style.image": preset.style.image, "network.model": preset.network.model}
+    resolved = {f"{section}.{key}": getattr(getattr(preset, section), key) for section, key in PATH_KEYS}
     portable = []
     for item in overrides:
         key, _, value = item.partition("=")
