@@ -13,6 +13,7 @@ reach, at the same style weights, against the error of the flows the product com
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 from scipy import ndimage
@@ -146,3 +147,19 @@ class BestCandidateFlows(FlowCache):
         self, prev_rgb: np.ndarray, cur_rgb: np.ndarray, settings: FlowSettings, blur_sigma: float = 0.8
     ) -> None:
         """Computed on first use."""
+
+
+def consensus(candidates: dict[str, np.ndarray], window: int = 15) -> np.ndarray:
+    """Per pixel, the candidate that most others agree with (within WITHIN_PX), votes summed over
+    a `window`-px box: a fusion that needs no colour cost, which motion blur misleads. Ties go to
+    the first candidate."""
+    stacked = np.stack(list(candidates.values()))
+    votes = np.zeros(stacked.shape[:3], np.float32)
+    for i in range(len(stacked)):
+        for j in range(i + 1, len(stacked)):
+            agree = (np.linalg.norm(stacked[i] - stacked[j], axis=-1) < WITHIN_PX).astype(np.float32)
+            votes[i] += agree
+            votes[j] += agree
+    summed = np.stack([cv2.boxFilter(v, -1, (window, window)) for v in votes])
+    choice = summed.argmax(axis=0)
+    return np.take_along_axis(stacked, choice[None, ..., None].repeat(2, axis=-1), 0)[0]
