@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 from benchkit.block_matching import block_matches, mutual  # tools/ is on sys.path
-from benchkit.oracle import GroundTruthFlows, best_candidate, invert_forward_flow
+from benchkit.oracle import GroundTruthFlows, best_candidate, consensus, invert_forward_flow
+from benchkit.sintel import DEFAULT_DATA
 
 from vst_node.ops.warp import warp
 from vst_node.settings.schema import FlowSettings
@@ -94,3 +95,27 @@ def test_block_matching_follows_a_shift_beyond_its_block_size() -> None:
     kept = mutual((points, targets), block_matches(dst, src), 4.0)
     assert len(kept[0]) > 20
     assert np.median(np.abs(kept[1] - kept[0] - [-40.0, 18.0]), axis=0).max() < 1.0
+
+
+def test_consensus_takes_the_candidate_the_others_agree_with() -> None:
+    right = np.zeros((20, 30, 2), np.float32)
+    right[..., 0] = 12.0
+    near = right + 1.0  # within 3 px of `right`
+    wrong = -right
+    fused = consensus({"wrong": wrong, "right": right, "near": near}, window=5)
+    assert np.allclose(fused, right)  # `right` and `near` tie on votes; the first of them wins
+    alone = consensus({"wrong": wrong, "right": right}, window=5)  # no agreement anywhere: the first
+    assert np.allclose(alone, wrong)
+
+
+@pytest.mark.slow
+def test_the_candidate_benchmark_scores_every_flow_on_a_real_pair() -> None:
+    from bench_flow_candidates import bench_pair
+
+    data = DEFAULT_DATA
+    if not (data / "sintel" / "alley_2").is_dir():
+        pytest.skip(f"shared data not found at {data}")
+    row = bench_pair(data / "sintel" / "alley_2", "clean", 2, 8)
+    assert row["size"] == "128x54" and {"dis", "matched", "consensus fusion"} <= set(row["flows"])
+    candidates = [s["followed"] for name, s in row["flows"].items() if "fusion" not in name]
+    assert 0.5 < row["ceiling_followed"] <= 1.0 and row["ceiling_followed"] >= max(candidates)
