@@ -201,3 +201,24 @@ def test_a_task_of_another_plan_is_refused(shot_source, tmp_path):
     plan = plan_for(source, tmp_path / "out")
     with pytest.raises(VstError, match="no shot 'nope'"):
         run_task(plan, "nope", "chunk:1", quiet())
+
+
+def test_the_shot_journal_merges_each_tasks_own_file_and_leaves_out_a_cut_line(tmp_path):
+    from types import SimpleNamespace
+
+    shot = SimpleNamespace(folder=tmp_path)
+    chunk, anchors = tmp_path / "tasks" / "chunk-2", tmp_path / "tasks" / "anchors-1"
+    chunk.mkdir(parents=True)
+    anchors.mkdir(parents=True)
+    line = lambda frame, task, t: json.dumps({"frame": frame, "task": task, "time": t}) + "\n"  # noqa: E731
+    (anchors / "published.log").write_text(line(1, "anchors:1", 10.0) + line(5, "anchors:1", 11.0))
+    # The chunk's writer was killed half way through its third line.
+    cut = '{"frame": 4, "ta'
+    (chunk / "published.log").write_text(line(2, "chunk:2", 12.0) + line(3, "chunk:2", 13.0) + cut)
+    journal = read_journal(shot)
+    assert [(e["task"], e["frame"]) for e in journal] == [
+        ("anchors:1", 1),
+        ("anchors:1", 5),
+        ("chunk:2", 2),
+        ("chunk:2", 3),
+    ]

@@ -4,7 +4,8 @@ The task runs the normal render path (faces.render) for its frames, writing each
 task's own folder and renaming it into the shot's output, which is what makes a frame done. A task
 that is retried or resubmitted skips the frames already in the output and continues from the exact
 float state the last one left in the shot's state store, so it gives the same pixels as a task that
-was never interrupted. Every publish is one line in the shot's journal (published.log).
+was never interrupted. Every publish is one line in the task's journal (published.log); the
+shot's journal is all of its tasks' journals (read_journal).
 
 A task holds a lock on its folder while it runs: a second run of the same task (the engine lost
 track of the first, or two submissions overlap) waits until the first has stopped, then skips what
@@ -70,6 +71,13 @@ class TaskPaths:
     @property
     def lock(self) -> Path:
         return self.folder / "lock"
+
+    @property
+    def journal(self) -> Path:
+        """The frames this task published, a JSON line each. One file per task, written only under
+        the task's lock: no two hosts ever append to one file, which O_APPEND does not make safe
+        on NFS."""
+        return self.folder / JOURNAL
 
 
 def task_paths(shot: ShotPlan, task: Task) -> TaskPaths:
@@ -147,10 +155,9 @@ def _render(plan: FarmPlan, shot: ShotPlan, task: Task, paths: TaskPaths, progre
     if task.kind == CHUNK and (following := shot.next_anchor(task.first)) is not None:
         span = min(plan.lead_in, len(task.frames) - 1)
         lead_in = (following, span) if span > 0 else None
-    journal = shot.folder / JOURNAL
-
     def published(frame: int, path: Path) -> None:
-        _append(journal, {"frame": frame, "task": task.id, "host": socket.gethostname(), "pid": os.getpid()})
+        record = {"frame": frame, "task": task.id, "host": socket.gethostname(), "pid": os.getpid()}
+        _append(paths.journal, {**record, "time": time.time()})
 
     job = RenderJob(
         source=SequencePattern.parse(shot.source),
@@ -195,16 +202,26 @@ def _render(plan: FarmPlan, shot: ShotPlan, task: Task, paths: TaskPaths, progre
 
 
 def read_journal(shot: ShotPlan) -> list[dict]:
-    """Every publish of the shot, in order (a frame published twice would show twice)."""
-    try:
-        lines = (shot.folder / JOURNAL).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    return [json.loads(line) for line in lines if line.strip()]
+    """Every publish of the shot, by the time each was recorded (a frame published twice shows
+    twice). A task's own publishes keep their order; across hosts the order is as good as their
+    clocks. A last line cut short (its writer killed mid-write) is left out."""
+    entries = []
+    for order, path in enumerate(sorted((shot.folder / "tasks").glob(f"*/{JOURNAL}"))):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        lines = text.split("\n")
+        if lines[-1]:  # no newline after it: the write never finished
+            lines = lines[:-1]
+        entries += [(order, number, json.loads(line)) for number, line in enumerate(lines) if line.strip()]
+    entries.sort(key=lambda e: (e[2].get("time", 0.0), e[0], e[1]))
+    return [entry for _, _, entry in entries]
 
 
 def _append(path: Path, record: dict) -> None:
-    """One JSON line, appended in a single write (O_APPEND: concurrent writers do not interleave)."""
+    """One JSON line, appended in a single write (each file has one writer at a time: the task
+    holding its lock)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = (json.dumps(record) + "\n").encode()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
