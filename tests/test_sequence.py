@@ -117,6 +117,10 @@ def test_discover_still(tmp_path: Path) -> None:
         ("1,3,5-7,10-20x5", [1, 3, 5, 6, 7, 10, 15, 20]),
         (" 3 , 1, 2-3 ", [1, 2, 3]),
         ("10-12,1-3x2,11", [1, 3, 10, 11, 12]),
+        ("-3", [-3]),
+        ("-3--1", [-3, -2, -1]),
+        ("-2-1", [-2, -1, 0, 1]),
+        ("-10--1x4", [-10, -6, -2]),
     ],
 )
 def test_parse_frame_range(spec: str, expected: list[int]) -> None:
@@ -131,7 +135,8 @@ def test_parse_frame_range(spec: str, expected: list[int]) -> None:
         ("1-10x0", "'1-10x0'"),
         ("1,,3", "''"),
         ("1-", "'1-'"),
-        ("-3", "'-3'"),
+        ("--3", "'--3'"),
+        ("-3--5", "'-3--5'"),
         ("1.5", "'1.5'"),
         ("1-3y2", "'1-3y2'"),
     ],
@@ -211,3 +216,15 @@ def test_a_typo_sized_range_is_refused_before_it_is_built() -> None:
     with pytest.raises(InputError, match="over 1,000,000 frames"):
         parse_frame_range("1001-100000000")
     assert len(parse_frame_range("1-1000000")) == 1_000_000
+
+
+def test_negative_frames_are_discovered_as_named_and_read_back(tmp_path: Path) -> None:
+    pattern = SequencePattern.parse(str(tmp_path / "shot.####.exr"))
+    for frame in (-2, -1, 0, 1):
+        touch(tmp_path, pattern.path(frame).name)
+    # Names path() would never give (other padding, a minus zero) are not frames of this pattern.
+    for stray in ("shot.-001.exr", "shot.-0000.exr", "shot.001.exr", "shot.00001.exr"):
+        touch(tmp_path, stray)
+    assert pattern.path(-1).name == "shot.-0001.exr"
+    assert pattern.discover() == [-2, -1, 0, 1]
+    assert resolve_frames(pattern, "-2-0") == [-2, -1, 0]

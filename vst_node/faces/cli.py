@@ -53,7 +53,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a preset value, e.g. --set weights.style=200 (repeatable)",
     )
-    render.add_argument("--frames", help="frames to render: 1001-1100, 1-20x2, 1,5,9 (default: all on disk)")
+    render.add_argument(
+        "--frames",
+        help="frames to render: 1001-1100, 1-20x2, 1,5,9; negative frames after '=': --frames=-10--1"
+        " (default: all on disk)",
+    )
     render.add_argument(
         "--passes",
         type=_positive_int,

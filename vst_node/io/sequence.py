@@ -19,7 +19,9 @@ STILL_FRAME = 1
 
 # One token per path: a run of '#', a run of '@', or printf %0Nd / %d.
 _TOKEN = re.compile(r"#+|@+|%0(\d+)d|%d")
-_RANGE = re.compile(r"(\d+)-(\d+)(?:x(\d+))?")
+# A frame, or a range A-B with an optional step; frames may be negative (`-10--1`, `-5-5`).
+_FRAME = r"-?\d+"
+_RANGE = re.compile(rf"({_FRAME})(?:-({_FRAME})(?:x(\d+))?)?")
 
 
 @dataclass(frozen=True)
@@ -75,21 +77,16 @@ class SequencePattern:
         return self.text
 
     def path(self, frame: int) -> Path:
-        """The file of ``frame`` (a still ignores the number)."""
+        """The file of ``frame`` (a still ignores the number). A negative frame is its sign before
+        the padded digits, as OpenTimelineIO names them: frame -1 with ``####`` is ``-0001``."""
         if self.is_still:
             return Path(self.text)
         sign = "-" if frame < 0 else ""
         return Path(f"{self.prefix}{sign}{abs(frame):0{self.padding}d}{self.suffix}")
 
     def _name_regex(self) -> re.Pattern[str]:
-        # Exactly `padding` digits, or more digits without a leading zero (frame 10000 with ####),
-        # so that every discovered file is the one path(frame) names.
-        if not self.padding or self.padding == 1:
-            digits = r"0|[1-9]\d*"
-        else:
-            digits = rf"\d{{{self.padding}}}|[1-9]\d{{{self.padding},}}"
         head = os.path.basename(self.prefix)
-        return re.compile(rf"{re.escape(head)}({digits}){re.escape(self.suffix)}")
+        return re.compile(rf"{re.escape(head)}(-?\d+){re.escape(self.suffix)}")
 
     def discover(self) -> list[int]:
         """Frames whose files exist on disk, sorted (a still: [STILL_FRAME] if it exists)."""
@@ -104,8 +101,9 @@ class SequencePattern:
         frames = set()
         for name in names:
             match = regex.fullmatch(name)
-            if match and (folder / name).is_file():
-                frames.add(int(match.group(1)))
+            # Only the names path() gives: `0001` is frame 1 for ####, `01` or `00001` are not.
+            if match and self.path(frame := int(match.group(1))).name == name and (folder / name).is_file():
+                frames.add(frame)
         return sorted(frames)
 
 
@@ -113,20 +111,21 @@ MAX_FRAMES = 1_000_000  # a range longer than this is a typo (1001-100000000), n
 
 
 def parse_frame_range(spec: str) -> list[int]:
-    """``1001-1100``, ``1-20x2``, ``1,3,5-7`` → sorted unique frames; InputError quoting a bad part."""
+    """``1001-1100``, ``1-20x2``, ``1,3,5-7``, ``-10--1`` → sorted unique frames; InputError quoting
+    a bad part."""
     if not spec or not spec.strip():
         raise InputError("frame range is empty; expected e.g. '1001-1100', '1-20x2' or '1,3,5-7'")
     frames: set[int] = set()
     for raw in spec.split(","):
         part = raw.strip()
-        if part.isdigit():
-            frames.add(int(part))
-            continue
         match = _RANGE.fullmatch(part)
         if not match:
             raise InputError(
                 f"frame range {spec!r}: cannot read {part!r}; expected N, A-B or A-BxSTEP (e.g. 1-20x2)"
             )
+        if match.group(2) is None:
+            frames.add(int(match.group(1)))
+            continue
         start, end = int(match.group(1)), int(match.group(2))
         step = int(match.group(3)) if match.group(3) is not None else 1
         if start > end:
