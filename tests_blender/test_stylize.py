@@ -277,3 +277,22 @@ def test_a_hard_cut_strip_is_stylized_from_the_frames_it_shows(scene, tmp_path, 
         shown_source = render_frame(scene, frame, tmp_path / "a.exr", strip)
         shown_output = render_frame(scene, frame, tmp_path / "b.exr", out)
         np.testing.assert_allclose(shown_output, shown_source, atol=2e-3)
+
+
+def test_an_undo_between_ticks_while_decoding_is_survived(scene, movie_strip):
+    """Ctrl+Z between two timer ticks takes the file back to before the temporary scene was made
+    (Blender's own undo here); every reference the runner held from before is then dead."""
+    from vst_node_blender.stylize import DECODE_SCENE, Runner
+
+    runner = Runner(scene, movie_strip, scene.vst_node, TINY.split(";"))
+    bpy.ops.ed.undo_push(message="before stylize")
+    assert runner.step()
+    assert DECODE_SCENE in bpy.data.scenes
+    bpy.ops.ed.undo_push(message="decoding")
+    bpy.ops.ed.undo()
+    assert DECODE_SCENE not in bpy.data.scenes  # the undo took it away
+    runner.run()
+    strip, added = runner.finish()
+    assert added and (strip.frame_final_start, strip.frame_final_end) == (10, 14)
+    assert DECODE_SCENE not in bpy.data.scenes
+    assert all(runner.output.path(n).is_file() for n in runner.source.numbers)

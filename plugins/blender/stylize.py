@@ -96,7 +96,12 @@ def _image_files(strip: Any, timeline: range) -> tuple[str, list[int]] | None:
 
 
 class _Decoder:
-    """Renders a copy of one strip, alone in a temporary scene, to linear EXR frames (Blender decodes)."""
+    """Renders a copy of one strip, alone in a temporary scene, to linear EXR frames (Blender decodes).
+
+    The temporary scene is held by name, not by reference: an undo (Ctrl+Z between two timer ticks)
+    brings the file back to before the scene was made, which would leave a reference to a removed
+    scene. The next frame then makes the scene again from the source strip as it is after the undo.
+    """
 
     def __init__(self, scene: Any, strip: Any, pattern: Any, linear_space: str) -> None:
         self.source_scene = scene.name
@@ -104,7 +109,7 @@ class _Decoder:
         self.pattern = pattern
         self.linear_space = linear_space
         self.size = self._size(strip)
-        self._scene: Any = None
+        self._scene_name: str | None = None
 
     @staticmethod
     def _size(strip: Any) -> tuple[int, int]:
@@ -125,10 +130,13 @@ class _Decoder:
         return int(width), int(height)
 
     def open(self) -> None:
-        source = bpy.data.scenes[self.source_scene]
-        strip = next(s for s in compat.all_strips(source) if s.name == self.strip_name)
+        source = bpy.data.scenes.get(self.source_scene)
+        strips = compat.all_strips(source) if source is not None else []
+        strip = next((s for s in strips if s.name == self.strip_name), None)
+        if strip is None:
+            raise StylizeError(f"strip {self.strip_name!r} was removed while it was being decoded")
         scene = bpy.data.scenes.new(DECODE_SCENE)
-        self._scene = scene
+        self._scene_name = scene.name
         collection = compat.strips(scene) if scene.sequence_editor else None
         if collection is None:
             scene.sequence_editor_create()
@@ -171,8 +179,16 @@ class _Decoder:
             settings.color_management = "OVERRIDE"
             settings.linear_colorspace_settings.name = self.linear_space
 
+    def _live_scene(self) -> Any:
+        """The temporary scene, made (again) when there is none: not opened yet, or undone."""
+        scene = bpy.data.scenes.get(self._scene_name) if self._scene_name else None
+        if scene is None:
+            self.open()
+            scene = bpy.data.scenes[self._scene_name]
+        return scene
+
     def decode(self, timeline_frame: int, number: int) -> None:
-        scene = self._scene
+        scene = self._live_scene()
         scene.frame_set(timeline_frame)
         target = self.pattern.path(number)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -184,8 +200,9 @@ class _Decoder:
             raise StylizeError(f"Blender did not write {target} while decoding frame {timeline_frame}")
 
     def close(self) -> None:
-        if self._scene is not None:
-            scene, self._scene = self._scene, None
+        name, self._scene_name = self._scene_name, None
+        scene = bpy.data.scenes.get(name) if name else None
+        if scene is not None:
             bpy.data.scenes.remove(scene)
 
 
@@ -341,7 +358,6 @@ class Runner:
     def _steps(self) -> Iterator[str]:
         try:
             if self._decoder is not None:
-                self._decoder.open()
                 for timeline_frame, number in zip(self.timeline, self.source.numbers, strict=True):
                     self._decoder.decode(timeline_frame, number)
                     yield f"decoded frame {timeline_frame}"
