@@ -8,7 +8,9 @@ the trusted ones (weight 1, else 0), and the rest take the backward flow of the 
 pixel (they only seed the warped start there, the temporal loss skips them).
 
 A diagnostic for the benchmark, not a product backend: it measures the ceiling a better flow could
-reach, at the same style weights, against the error of the flows the product computes.
+reach, at the same style weights, against the error of the flows the product computes. A second
+ceiling, BestCandidateFlows, is that of the classical flows: per pixel the candidate closest to the
+truth, i.e. what a perfect fusion of DIS, matched and block matching could give.
 """
 
 from __future__ import annotations
@@ -80,6 +82,11 @@ class GroundTruthFlows(FlowCache):
 WITHIN_PX = 3.0  # a candidate this close to the truth counts as following the motion
 
 
+def _pick(stacked: np.ndarray, choice: np.ndarray) -> np.ndarray:
+    """(H, W, 2): at each pixel the flow of candidate choice[y, x] from (N, H, W, 2)."""
+    return np.take_along_axis(stacked, choice[None, ..., None].repeat(2, axis=-1), 0)[0]
+
+
 def candidate_warp_flows(prev_gray: np.ndarray, cur_gray: np.ndarray) -> dict[str, np.ndarray]:
     """Every cur -> prev flow the classical tools here produce for a pair: the shipped backends (DIS
     medium, matched), their forward flows inverted, and block matching at 1/4 and 1/2 size with and
@@ -110,7 +117,7 @@ def best_candidate(
     stacked = np.stack([candidates[n] for n in names])
     error = np.linalg.norm(stacked - truth[None], axis=-1)
     choice = np.where(trusted, error.argmin(axis=0), 0)
-    flow = np.take_along_axis(stacked, choice[None, ..., None].repeat(2, axis=-1), 0)[0]
+    flow = _pick(stacked, choice)
     best_error = np.take_along_axis(error, choice[None], 0)[0]
     followed = trusted & (best_error < WITHIN_PX)
     shares = {n: float((choice[trusted] == i).mean()) for i, n in enumerate(names)}
@@ -161,5 +168,4 @@ def consensus(candidates: dict[str, np.ndarray], window: int = 15) -> np.ndarray
             votes[i] += agree
             votes[j] += agree
     summed = np.stack([cv2.boxFilter(v, -1, (window, window)) for v in votes])
-    choice = summed.argmax(axis=0)
-    return np.take_along_axis(stacked, choice[None, ..., None].repeat(2, axis=-1), 0)[0]
+    return _pick(stacked, summed.argmax(axis=0))
