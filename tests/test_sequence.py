@@ -11,6 +11,7 @@ from vst_node.io.sequence import (
     STILL_FRAME,
     SequencePattern,
     format_frames,
+    frame_spec,
     parse_frame_range,
     resolve_frames,
 )
@@ -228,3 +229,9 @@ def test_negative_frames_are_discovered_as_named_and_read_back(tmp_path: Path) -
     assert pattern.path(-1).name == "shot.-0001.exr"
     assert pattern.discover() == [-2, -1, 0, 1]
     assert resolve_frames(pattern, "-2-0") == [-2, -1, 0]
+
+
+def test_frame_spec_is_read_back_by_parse_frame_range() -> None:
+    frames = [-3, -2, -1, 1, 2, 5, 1001, 1002]
+    assert frame_spec(reversed(frames)) == "-3--1,1-2,5,1001-1002"
+    assert parse_frame_range(frame_spec(frames)) == frames

@@ -18,7 +18,7 @@ from vst_node.faces.preview import PREVIEW_SIDE, PreviewResult, preview_file, pr
 from vst_node.faces.progress import Progress
 from vst_node.faces.render import RenderJob, RenderReport, RenderSession, default_cache_dir, render_sequence
 from vst_node.io.colour import LINEAR_SPACE, config_name, output_colorspace, resolve_colorspace, to_network
-from vst_node.io.sequence import SequencePattern
+from vst_node.io.sequence import SequencePattern, frame_spec
 from vst_node.settings import METHODS, Preset, list_presets, load_preset, preset_digest
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "__version__",
     "config_name",
     "default_cache_dir",
+    "frame_spec",
     "list_presets",
     "load_preset",
     "output_colorspace",

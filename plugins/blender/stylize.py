@@ -51,17 +51,6 @@ def clean_name(text: str) -> str:
     return bpy.path.clean_name(text) or "strip"
 
 
-def _frame_spec(numbers: Sequence[int]) -> str:
-    """Increasing frame numbers as a vst-node frame range (`1001-1010,1020`)."""
-    runs: list[list[int]] = []
-    for n in numbers:
-        if runs and n == runs[-1][1] + 1:
-            runs[-1][1] = n
-        else:
-            runs.append([n, n])
-    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in runs)
-
-
 def _is_retimed(strip: Any) -> bool:
     keys = getattr(strip, "retiming_keys", None)
     return bool(keys is not None and len(keys) > 0)
@@ -266,6 +255,7 @@ class Runner:
             SequencePattern,
             VstError,
             default_cache_dir,
+            frame_spec,
             load_preset,
             output_colorspace,
             preset_digest,
@@ -336,7 +326,7 @@ class Runner:
             source=source_pattern,
             output=self.output,
             preset=self.preset,
-            frame_spec=_frame_spec(numbers),
+            frame_spec=frame_spec(numbers),
             device=settings.device,
             resume=True,
             cache_dir=default_cache_dir(),

@@ -29,7 +29,7 @@ from vst_node.engine.plans import temporal_offsets
 from vst_node.errors import InputError
 from vst_node.faces.render import RenderJob, check_inputs, output_pattern
 from vst_node.io.atomic import write_text_atomic
-from vst_node.io.sequence import SequencePattern, parse_frame_range
+from vst_node.io.sequence import SequencePattern, frame_spec, parse_frame_range
 from vst_node.settings import Preset, load_preset, preset_digest
 from vst_node.settings.loading import PATH_KEYS, looks_like_path
 
@@ -193,17 +193,6 @@ def read_plan(path: Path) -> FarmPlan:
 
 def write_plan(plan: FarmPlan, path: Path) -> None:
     write_text_atomic(Path(path), plan.to_json())
-
-
-def frame_spec(frames: list[int]) -> str:
-    """Every frame as compact runs, `1-25,40,42-50` (parse_frame_range reads it back)."""
-    runs: list[list[int]] = []
-    for frame in frames:
-        if runs and frame == runs[-1][1] + 1:
-            runs[-1][1] = frame
-        else:
-            runs.append([frame, frame])
-    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def make_plan(

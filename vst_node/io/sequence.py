@@ -138,15 +138,25 @@ def parse_frame_range(spec: str) -> list[int]:
     return sorted(frames)
 
 
-def format_frames(frames: Iterable[int], limit: int = 20) -> str:
-    """Compact runs for messages: ``1001-1003, 1010``; more than ``limit`` runs are summarised."""
-    ordered = sorted(set(frames))
+def frame_runs(frames: Iterable[int]) -> list[tuple[int, int]]:
+    """The frames, sorted and unique, as (first, last) runs of consecutive numbers."""
     runs: list[tuple[int, int]] = []
-    for frame in ordered:
+    for frame in sorted(set(frames)):
         if runs and frame == runs[-1][1] + 1:
             runs[-1] = (runs[-1][0], frame)
         else:
             runs.append((frame, frame))
+    return runs
+
+
+def frame_spec(frames: Iterable[int]) -> str:
+    """Every frame as a frame range that parse_frame_range reads back: ``1-25,40,42-50``."""
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in frame_runs(frames))
+
+
+def format_frames(frames: Iterable[int], limit: int = 20) -> str:
+    """Compact runs for messages: ``1001-1003, 1010``; more than ``limit`` runs are summarised."""
+    runs = frame_runs(frames)
     parts = [str(a) if a == b else f"{a}-{b}" for a, b in runs[:limit]]
     if len(runs) > limit:
         rest = sum(b - a + 1 for a, b in runs[limit:])
