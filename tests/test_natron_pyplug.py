@@ -154,8 +154,8 @@ def test_command_line_passes_only_what_differs_from_the_defaults(natron, tmp_pat
     group.getParam("extra_settings").set("resolution.max_side=960\n# a comment\n\n")
     argv = natron.ext.command(group, "out/x.####.exr")
     source = str(tmp_path / "Group1" / "source" / "Group1.####.exr")
-    head = ["/opt/vst bin/vst-node", "render", source, "-o", "out/x.####.exr", "--frames", "1001-1004"]
-    assert argv[:11] == [*head, "--preset", "ink", "--device", "cpu"]
+    head = ["/opt/vst bin/vst-node", "render", source, "-o", "out/x.####.exr", "--frames=1001-1004"]
+    assert argv[:10] == [*head, "--preset", "ink", "--device", "cpu"]
     sets = [argv[i + 1] for i, a in enumerate(argv) if a == "--set"]
     assert sets == [
         "weights.style=250.0",
@@ -164,7 +164,8 @@ def test_command_line_passes_only_what_differs_from_the_defaults(natron, tmp_pat
         "resolution.max_side=960",
     ]
     group.getParam("preset_file").set(str(tmp_path / "look.yaml"))
-    assert natron.ext.command(group, "o.####.exr")[8] == str(tmp_path / "look.yaml")
+    argv = natron.ext.command(group, "o.####.exr")
+    assert argv[argv.index("--preset") + 1] == str(tmp_path / "look.yaml")
 
 
 def test_stylize_renders_the_write_runs_vst_node_and_reads_the_result(
@@ -198,7 +199,8 @@ def fake_vst_node(calls: list[list[str]], stderr: str = ""):
     def run(argv, **kwargs):
         calls.append(argv)
         source, output = argv[argv.index("render") + 1], argv[argv.index("-o") + 1]
-        first, last = (int(v) for v in argv[argv.index("--frames") + 1].split("-"))
+        spec = next(a for a in argv if a.startswith("--frames="))
+        first, last = (int(v) for v in spec.removeprefix("--frames=").split("-"))
         for frame in range(first, last + 1):
             target = Path(output.replace("####", f"{frame:04d}"))
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -385,3 +387,13 @@ def test_the_stand_in_behaves_like_natron_2_5(natron):
     group.getParam("onParamChanged").set("VstNodeExt.annotated")
     group.getParam("stylize").trigger()
     assert any("callback rejected" in line for line in app.stub_script_editor)
+
+
+def test_negative_frames_are_named_as_vst_node_names_them_and_passed_as_one_word(natron, tmp_path):
+    assert natron.ext.frame_path("a/s.####.exr", -12) == os.path.join("a", "s.-0012.exr")
+    assert natron.ext.frame_path("a/s.####.exr", 7) == os.path.join("a", "s.0007.exr")
+    _app, group = instance(natron)
+    group.getParam("first_frame").set(-3)
+    group.getParam("last_frame").set(2)
+    argv = natron.ext.command(group, "o.####.exr")
+    assert "--frames=-3-2" in argv and "--frames" not in argv

@@ -116,9 +116,11 @@ def source_pattern(group) -> str:
 
 
 def frame_path(pattern: str, frame: int) -> str:
-    """The file of one frame of a #-pattern: one # per digit, as Natron and vst-node both read it."""
+    """The file of one frame of a #-pattern: one # per digit, as Natron and vst-node both read it; a
+    negative frame as vst-node names it, its sign before the padded digits (-0001)."""
     folder, name = os.path.split(pattern)
-    name = re.sub(r"#+", lambda run: f"{frame:0{len(run.group(0))}d}", name, count=1)
+    sign = "-" if frame < 0 else ""
+    name = re.sub(r"#+", lambda run: f"{sign}{abs(frame):0{len(run.group(0))}d}", name, count=1)
     return os.path.join(folder, name)
 
 
@@ -175,8 +177,7 @@ def command(group, output_pattern: str) -> list[str]:
         source_pattern(group),
         "-o",
         output_pattern,
-        "--frames",
-        f"{first}-{last}",
+        f"--frames={first}-{last}",  # one word: a range such as -5--1 must not read as an option
         "--preset",
         preset,
         "--device",
