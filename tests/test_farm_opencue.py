@@ -106,3 +106,12 @@ def test_submit_without_a_cuebot_writes_the_spec(shots, tmp_path, capsys, monkey
     )
     assert "dry run" in capsys.readouterr().out and out.read_text() == spec
     assert read_plan(plan_path).shots[0].name == "sh010"
+
+
+def test_opencue_reads_the_plans_frame_ranges_with_negative_frames():
+    from FileSequence import FrameSet
+
+    from vst_node.io.sequence import frame_spec
+
+    frames = [-12, -11, -10, -3, 0, 1, 2, 1001]
+    assert list(FrameSet(frame_spec(frames))) == frames
