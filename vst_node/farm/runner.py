@@ -155,6 +155,7 @@ def _render(plan: FarmPlan, shot: ShotPlan, task: Task, paths: TaskPaths, progre
     if task.kind == CHUNK and (following := shot.next_anchor(task.first)) is not None:
         span = min(plan.lead_in, len(task.frames) - 1)
         lead_in = (following, span) if span > 0 else None
+
     def published(frame: int, path: Path) -> None:
         record = {"frame": frame, "task": task.id, "host": socket.gethostname(), "pid": os.getpid()}
         _append(paths.journal, {**record, "time": time.time()})
