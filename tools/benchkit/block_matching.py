@@ -1,11 +1,11 @@
-"""Block-matching correspondences: a further flow candidate for the best-candidate ceiling.
+"""Block-matching correspondences: seeds for further flow candidates of the best-candidate ceiling.
 
 Normalised cross-correlation of small blocks on a downscaled pair finds displacements far beyond
 DIS's reach (a 140 px motion is 35 px at a quarter of the size) and, unlike SIFT, still matches
 in motion blur, where the low frequencies survive. The matches are kept where a block matched the
-other way lands back near where it started, then turned into a dense flow with the matched
-backend's interpolation. A diagnostic for `benchkit.oracle.best_candidate_flows`, not a product
-backend: it was tried on market_5 only.
+other way lands back near where it started; benchkit.oracle.candidate_warp_flows interpolates them
+into dense flows. A diagnostic, not a product backend: its candidates were chosen looking at
+market_5.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from scipy.spatial import cKDTree
-
-from vst_node.engine import flow_matched
 
 MIN_TEXTURE = 2.0  # grey levels (0-255) of standard deviation: flatter blocks match anything
 MIN_CORRELATION = 0.8  # normalised cross-correlation of an accepted match
@@ -58,8 +56,12 @@ def block_matches(
             dx, dy = _subpixel(scores, bx, by)
             points.append((cx, cy))
             targets.append((x0 + bx + dx + half, y0 + by + dy + half))
-    to_full = lambda p: (np.asarray(p, np.float32).reshape(-1, 2) + 0.5) * scale - 0.5  # noqa: E731
-    return to_full(points), to_full(targets)
+    return _full_size(points, scale), _full_size(targets, scale)
+
+
+def _full_size(positions: list[tuple[float, float]], scale: int) -> np.ndarray:
+    """(N, 2) pixel centres at 1/scale of the size, as full-size pixel positions."""
+    return (np.asarray(positions, np.float32).reshape(-1, 2) + 0.5) * scale - 0.5
 
 
 def mutual(
@@ -76,15 +78,6 @@ def mutual(
     return points[kept], targets[kept]
 
 
-def block_flow(
-    src: np.ndarray, dst: np.ndarray, scale: int = 4, extra_seeds: tuple[np.ndarray, np.ndarray] | None = None
-) -> np.ndarray | None:
-    """Dense src -> dst flow from mutual block matches, SIFT matches (as the matched backend finds
-    them) and `extra_seeds`, interpolated edge-aware and refined; None when too few seeds."""
-    seeds = [mutual(block_matches(src, dst, scale), block_matches(dst, src, scale), float(scale))]
-    seeds.append(flow_matched.descriptor_matches(src, dst)[0])
-    if extra_seeds is not None:
-        seeds.append(extra_seeds)
-    return flow_matched.interpolate(
-        src, dst, np.concatenate([p for p, _ in seeds]), np.concatenate([t for _, t in seeds])
-    )
+def mutual_block_matches(src: np.ndarray, dst: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """src -> dst block matches at 1/scale that dst -> src matching confirms within one small pixel."""
+    return mutual(block_matches(src, dst, scale), block_matches(dst, src, scale), float(scale))

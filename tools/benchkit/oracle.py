@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from benchkit.block_matching import block_flow
+from benchkit.block_matching import mutual_block_matches
 from vst_node.engine import flow_matched
 from vst_node.engine.flow import flow_pair, to_gray_u8
 from vst_node.engine.flow_cache import FlowCache, FlowPair
@@ -99,11 +99,14 @@ def candidate_warp_flows(prev_gray: np.ndarray, cur_gray: np.ndarray) -> dict[st
         candidates[f"{backend} forward, inverted"] = invert_forward_flow(forward, lost)[0]
         if backend == "dis":
             dis_seeds = flow_matched.consistent_seeds(backward, forward)
+    sift = flow_matched.descriptor_matches(cur_gray, prev_gray)[0]
     for scale in (4, 2):
-        for seeded in (False, True):
-            flow = block_flow(cur_gray, prev_gray, scale, dis_seeds if seeded else None)
+        blocks = mutual_block_matches(cur_gray, prev_gray, scale)
+        for label, seeds in (("", [blocks, sift]), (" + DIS seeds", [blocks, sift, dis_seeds])):
+            points, targets = (np.concatenate([pair[side] for pair in seeds]) for side in (0, 1))
+            flow = flow_matched.interpolate(cur_gray, prev_gray, points, targets)
             if flow is not None:
-                candidates[f"blocks 1/{scale}{' + DIS seeds' if seeded else ''}"] = flow
+                candidates[f"blocks 1/{scale}{label}"] = flow
     return candidates
 
 

@@ -149,15 +149,19 @@ def frame_runs(frames: Iterable[int]) -> list[tuple[int, int]]:
     return runs
 
 
+def _run_text(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}-{last}"
+
+
 def frame_spec(frames: Iterable[int]) -> str:
     """Every frame as a frame range that parse_frame_range reads back: ``1-25,40,42-50``."""
-    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in frame_runs(frames))
+    return ",".join(_run_text(*run) for run in frame_runs(frames))
 
 
 def format_frames(frames: Iterable[int], limit: int = 20) -> str:
     """Compact runs for messages: ``1001-1003, 1010``; more than ``limit`` runs are summarised."""
     runs = frame_runs(frames)
-    parts = [str(a) if a == b else f"{a}-{b}" for a, b in runs[:limit]]
+    parts = [_run_text(*run) for run in runs[:limit]]
     if len(runs) > limit:
         rest = sum(b - a + 1 for a, b in runs[limit:])
         parts.append(f"… and {rest} more")
